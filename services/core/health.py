@@ -1,0 +1,110 @@
+"""Health: what a service reports, and how a caller watches a dependency.
+
+A service reports SERVING or NOT_SERVING for "" and for each of its gRPC
+services through the standard grpc.health.v1 service. Callers watch their
+dependencies with Watch streams (not polling) so they degrade at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from services.core import metrics
+
+log = logging.getLogger("keel.health")
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class HealthReporter:
+    """The health a service reports for itself and each of its gRPC services."""
+
+    def __init__(self, service: str, names: Iterable[str]) -> None:
+        self.service = service
+        self.servicer = health.aio.HealthServicer()
+        self.names = ["", *names]
+        self.serving = False
+
+    async def set_serving(self, serving: bool, why: str = "") -> None:
+        if serving == self.serving:
+            return
+        self.serving = serving
+        status = SERVING if serving else NOT_SERVING
+        for name in self.names:
+            await self.servicer.set(name, status)
+        metrics.SERVING.labels(self.service).set(1 if serving else 0)
+        log.warning(
+            "health changed",
+            extra={"status": "SERVING" if serving else "NOT_SERVING", "why": why},
+        )
+
+    async def shutting_down(self) -> None:
+        """NOT_SERVING for good: load balancers stop sending before we drain."""
+        self.serving = False
+        metrics.SERVING.labels(self.service).set(0)
+        await self.servicer.enter_graceful_shutdown()
+
+
+class DependencyWatch:
+    """Follows a dependency's health over a Watch stream, reconnecting as needed.
+
+    `serving` is the latest status seen; it turns False as soon as the stream
+    reports NOT_SERVING or breaks, so callers skip a dead dependency without
+    spending a deadline on it.
+    """
+
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        name: str,
+        service: str = "",
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.stub = health_pb2_grpc.HealthStub(channel)
+        self.name = name
+        self.service = service
+        self.serving = False
+        self.on_change = on_change
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._follow(), name=f"watch-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _set(self, serving: bool) -> None:
+        if serving != self.serving:
+            self.serving = serving
+            log.warning(
+                "dependency health changed",
+                extra={"dependency": self.name, "serving": serving},
+            )
+            if self.on_change:
+                self.on_change(serving)
+
+    async def _follow(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                call = self.stub.Watch(
+                    health_pb2.HealthCheckRequest(service=self.service), wait_for_ready=True
+                )
+                async for reply in call:
+                    backoff = 0.1
+                    self._set(reply.status == SERVING)
+            except asyncio.CancelledError:
+                raise
+            except grpc.aio.AioRpcError:
+                pass
+            self._set(False)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
