@@ -20,16 +20,57 @@ from services.simulator.protocol import ChatMessage
 # A small fixed vocabulary on the suite's own theme, so that generated text
 # reads like English in demos and logs, and nobody mistakes it for a real model.
 _ADJECTIVES = (
-    "quiet", "bounded", "stale", "fresh", "patient", "eager", "steady", "careful",
-    "remote", "local", "brief", "slow", "fast", "healthy", "degraded", "warm",
+    "quiet",
+    "bounded",
+    "stale",
+    "fresh",
+    "patient",
+    "eager",
+    "steady",
+    "careful",
+    "remote",
+    "local",
+    "brief",
+    "slow",
+    "fast",
+    "healthy",
+    "degraded",
+    "warm",
 )
 _NOUNS = (
-    "gateway", "cache", "stream", "request", "provider", "model", "token", "budget",
-    "deadline", "replica", "queue", "breaker", "answer", "tenant", "ledger", "signal",
+    "gateway",
+    "cache",
+    "stream",
+    "request",
+    "provider",
+    "model",
+    "token",
+    "budget",
+    "deadline",
+    "replica",
+    "queue",
+    "breaker",
+    "answer",
+    "tenant",
+    "ledger",
+    "signal",
 )
 _VERBS = (
-    "checks", "carries", "follows", "protects", "returns", "measures", "retries",
-    "records", "serves", "watches", "trims", "routes", "holds", "sends", "waits for",
+    "checks",
+    "carries",
+    "follows",
+    "protects",
+    "returns",
+    "measures",
+    "retries",
+    "records",
+    "serves",
+    "watches",
+    "trims",
+    "routes",
+    "holds",
+    "sends",
+    "waits for",
 )
 _PREPOSITIONS = ("before", "after", "behind", "across", "within", "beside", "under")
 _ADVERBS = ("Meanwhile", "Eventually", "Often", "Still", "Later", "Usually", "Now")
@@ -133,14 +174,27 @@ def _digest(
 
 
 def _generate(digest: bytes, min_tokens: int, max_tokens: int, *, first: bool) -> list[str]:
-    # The length and the words come from separate halves of the digest, so
-    # the word sequence does not depend on the configured length bounds.
-    length = min_tokens + int.from_bytes(digest[16:24], "big") % (max_tokens - min_tokens + 1)
+    """Whole sentences until a seeded target length in [min_tokens, max_tokens] is reached.
+
+    The target and the words come from separate halves of the digest, so the
+    word sequence does not depend on the configured length bounds.
+    """
+    target = min_tokens + int.from_bytes(digest[16:24], "big") % (max_tokens - min_tokens + 1)
     words = _token_stream(random.Random(digest[:16]), first=first)
-    tokens = [next(words) for _ in range(length)]
-    if not _is_punctuation(tokens[-1]):
-        # End on a full stop so the answer reads as finished; the length stays exact.
-        tokens[-1] = "."
+    tokens = [next(words) for _ in range(target)]
+    # Finish the sentence in progress so the answer reads as complete...
+    while tokens[-1] != "." and len(tokens) < max_tokens:
+        tokens.append(next(words))
+    if tokens[-1] != ".":
+        # ...unless that would exceed max_tokens: end at the last full stop
+        # that keeps the answer long enough, or close the sentence early.
+        last_stop = max((i for i, t in enumerate(tokens) if t == "."), default=-1)
+        if last_stop + 1 >= min_tokens:
+            tokens = tokens[: last_stop + 1]
+        else:
+            tokens[-1] = "."
+            if len(tokens) > 1 and _is_punctuation(tokens[-2]):
+                tokens[-2] = " too"
     return tokens
 
 
@@ -187,4 +241,3 @@ def _remainder_after(answer: list[str], prefill: str) -> list[str] | None:
             return [head, *answer[index + 1 :]]
         offset = end
     return []
-

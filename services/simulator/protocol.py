@@ -66,7 +66,8 @@ def parse_chat_request(body: object) -> ChatRequest:
         raise ChatRequestError("'seed' must be an integer", "seed")
     temperature = body.get("temperature")
     if temperature is not None and (
-        not isinstance(temperature, int | float) or isinstance(temperature, bool)
+        not isinstance(temperature, int | float)
+        or isinstance(temperature, bool)
         or not 0 <= temperature <= 2
     ):
         raise ChatRequestError("'temperature' must be a number between 0 and 2", "temperature")

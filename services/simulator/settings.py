@@ -147,7 +147,9 @@ class SimulatorSettings:
         else:
             raise SettingsError("simulator.providers must be a table of provider sections")
         seed_raw = raw.get("random_seed")
-        random_seed = None if seed_raw in (None, "") else _integer(raw, "random_seed", 0, "simulator")
+        random_seed = (
+            None if seed_raw in (None, "") else _integer(raw, "random_seed", 0, "simulator")
+        )
         return cls(
             host=str(raw.get("host", defaults.host)),
             port=_integer(raw, "port", defaults.port, "simulator", minimum=0, maximum=65535),

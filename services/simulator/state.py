@@ -6,6 +6,8 @@ import asyncio
 import random
 from dataclasses import dataclass, field
 
+from aiohttp import web
+
 from services.simulator.faults import NO_FAULTS, FaultSpec
 from services.simulator.rate_limits import ProviderRateLimiter
 from services.simulator.request_log import RequestLog
@@ -45,3 +47,7 @@ class SimulatorState:
         # Set on shutdown: hanging requests are released instead of holding
         # the server open until its shutdown timeout.
         self.closing = asyncio.Event()
+
+
+# Where the application keeps its SimulatorState (typed aiohttp app key).
+SIMULATOR_STATE = web.AppKey("simulator_state", SimulatorState)
