@@ -32,7 +32,8 @@ def test_300ms_deadline_against_a_2s_provider_ends_in_300ms_and_cancels_it(suite
         stub.Generate(chat_pb2.GenerateRequest(messages=PROMPT), metadata=suite.auth(), timeout=0.3)
     elapsed = time.monotonic() - started
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert 0.28 <= elapsed < 0.45, f"took {elapsed:.3f} s"
+    # Inner hops fail first (each got less time), so the end comes just before 300 ms.
+    assert 0.25 <= elapsed < 0.45, f"took {elapsed:.3f} s"
 
     def provider_request_cancelled() -> bool:
         stats = suite.stats("sim-a")

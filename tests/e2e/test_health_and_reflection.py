@@ -76,7 +76,7 @@ def test_grpcurl_calls_generate_with_an_api_key(suite: Suite) -> None:
     )
     reply = json.loads(out)
     assert reply["text"]
-    assert reply["usage"]["outputTokens"] > 0
+    assert reply["usage"]["output_tokens"] > 0
     assert reply["provenance"]["source"] == "ANSWER_SOURCE_MODEL"
 
 

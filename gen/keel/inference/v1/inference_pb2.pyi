@@ -80,7 +80,7 @@ class GetProviderStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ProviderTargetStatus(_message.Message):
-    __slots__ = ("provider", "model", "breaker_state", "consecutive_failures", "in_flight", "recent_latency_p50_ms", "held_back_seconds", "requests_available", "tokens_available")
+    __slots__ = ("provider", "model", "breaker_state", "consecutive_failures", "in_flight", "recent_latency_p50_ms", "held_back_seconds", "requests_available", "tokens_available", "recent_first_token_p50_ms", "concurrency_available", "reachable", "breaker_open_remaining_seconds")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     BREAKER_STATE_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +90,10 @@ class ProviderTargetStatus(_message.Message):
     HELD_BACK_SECONDS_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     TOKENS_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    RECENT_FIRST_TOKEN_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    BREAKER_OPEN_REMAINING_SECONDS_FIELD_NUMBER: _ClassVar[int]
     provider: str
     model: str
     breaker_state: BreakerState
@@ -99,7 +103,11 @@ class ProviderTargetStatus(_message.Message):
     held_back_seconds: float
     requests_available: float
     tokens_available: float
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., consecutive_failures: _Optional[int] = ..., in_flight: _Optional[int] = ..., recent_latency_p50_ms: _Optional[float] = ..., held_back_seconds: _Optional[float] = ..., requests_available: _Optional[float] = ..., tokens_available: _Optional[float] = ...) -> None: ...
+    recent_first_token_p50_ms: float
+    concurrency_available: int
+    reachable: bool
+    breaker_open_remaining_seconds: float
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., consecutive_failures: _Optional[int] = ..., in_flight: _Optional[int] = ..., recent_latency_p50_ms: _Optional[float] = ..., held_back_seconds: _Optional[float] = ..., requests_available: _Optional[float] = ..., tokens_available: _Optional[float] = ..., recent_first_token_p50_ms: _Optional[float] = ..., concurrency_available: _Optional[int] = ..., reachable: _Optional[bool] = ..., breaker_open_remaining_seconds: _Optional[float] = ...) -> None: ...
 
 class GetProviderStatusResponse(_message.Message):
     __slots__ = ("targets", "serving")
