@@ -7,24 +7,26 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 
-.PHONY: run test unit e2e proto proto-check lint bench clean
+.PHONY: run test unit e2e proto proto-breaking lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "installing into $(VENV) (log: $(VENV)/install.log)"
+	@$(PY) -m pip install --upgrade pip > $(VENV)/install.log 2>&1
+	@$(PY) -m pip install -e '.[test]' >> $(VENV)/install.log 2>&1 || (tail -30 $(VENV)/install.log; exit 1)
+	@touch $(STAMP)
 
 $(BUF): package.json
 	npm install --no-audit --no-fund --silent
-	touch $(BUF)
+	@touch $(BUF)
 
 run: $(STAMP)
 	$(VENV)/bin/keel up
 
+# Proto lint (buf STANDARD), then every test; tests/unit/test_generated_code.py
+# fails when gen/ is stale.
 test: $(STAMP) $(BUF)
 	$(BUF) lint protos
-	$(PY) scripts/gen_protos.py --check
 	$(PY) -m pytest -q
 
 unit: $(STAMP)
@@ -35,6 +37,10 @@ e2e: $(STAMP)
 
 proto: $(STAMP)
 	$(PY) scripts/gen_protos.py
+
+# Breaking-change check (FILE rules) of the working tree against main's last commit.
+proto-breaking: $(BUF)
+	$(BUF) breaking protos --against '.git#branch=main,subdir=protos'
 
 lint: $(STAMP) $(BUF)
 	$(BUF) lint protos

@@ -31,6 +31,13 @@ class HealthReporter:
         self.names = ["", *names]
         self.serving = False
 
+    async def begin(self) -> None:
+        """NOT_SERVING for every name until the service says otherwise: the
+        asyncio servicer would report "" as SERVING from its first moment."""
+        for name in self.names:
+            await self.servicer.set(name, NOT_SERVING)
+        metrics.SERVING.labels(self.service).set(0)
+
     async def set_serving(self, serving: bool, why: str = "") -> None:
         if serving == self.serving:
             return

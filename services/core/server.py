@@ -51,6 +51,7 @@ class ServiceHost:
         self.port = 0
 
     async def start(self) -> int:
+        await self.health.begin()
         self.port = self.server.add_insecure_port(self.settings.listen)
         if not self.port:
             raise RuntimeError(f"cannot listen on {self.settings.listen}")

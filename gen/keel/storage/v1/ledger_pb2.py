@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from keel.v1 import generation_pb2 as keel_dot_v1_dot_generation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ckeel/storage/v1/ledger.proto\x12\x0fkeel.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18keel/v1/generation.proto\"\xef\x02\n\x0bInteraction\x12\x16\n\x0einteraction_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x0c\n\x04task\x18\x04 \x01(\t\x12\x17\n\x0frequested_model\x18\x05 \x01(\t\x12\x14\n\x0crequest_json\x18\x06 \x01(\t\x12\x15\n\rresponse_text\x18\x07 \x01(\t\x12,\n\rfinish_reason\x18\x08 \x01(\x0e\x32\x15.keel.v1.FinishReason\x12\'\n\nprovenance\x18\t \x01(\x0b\x32\x13.keel.v1.Provenance\x12\x1d\n\x05usage\x18\n \x01(\x0b\x32\x0e.keel.v1.Usage\x12\x13\n\x0bstatus_code\x18\x0b \x01(\x05\x12.\n\nstart_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlatency_ms\x18\r \x01(\x03\"M\n\x18RecordInteractionRequest\x12\x31\n\x0binteraction\x18\x01 \x01(\x0b\x32\x1c.keel.storage.v1.Interaction\",\n\x19RecordInteractionResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x08\"\x82\x01\n\x0fGetUsageRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"k\n\x10GetUsageResponse\x12\x15\n\rrequest_count\x18\x01 \x01(\x03\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x15\n\routput_tokens\x18\x03 \x01(\x03\x12\x13\n\x0b\x63ost_micros\x18\x04 \x01(\x03\"S\n\x17ListInteractionsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"g\n\x18ListInteractionsResponse\x12\x32\n\x0cinteractions\x18\x01 \x03(\x0b\x32\x1c.keel.storage.v1.Interaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb5\x02\n\rLedgerService\x12j\n\x11RecordInteraction\x12).keel.storage.v1.RecordInteractionRequest\x1a*.keel.storage.v1.RecordInteractionResponse\x12O\n\x08GetUsage\x12 .keel.storage.v1.GetUsageRequest\x1a!.keel.storage.v1.GetUsageResponse\x12g\n\x10ListInteractions\x12(.keel.storage.v1.ListInteractionsRequest\x1a).keel.storage.v1.ListInteractionsResponseB\'Z%keel/gen/go/keel/storage/v1;storagev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ckeel/storage/v1/ledger.proto\x12\x0fkeel.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18keel/v1/generation.proto\"\xef\x02\n\x0bInteraction\x12\x16\n\x0einteraction_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x0c\n\x04task\x18\x04 \x01(\t\x12\x17\n\x0frequested_model\x18\x05 \x01(\t\x12\x14\n\x0crequest_json\x18\x06 \x01(\t\x12\x15\n\rresponse_text\x18\x07 \x01(\t\x12,\n\rfinish_reason\x18\x08 \x01(\x0e\x32\x15.keel.v1.FinishReason\x12\'\n\nprovenance\x18\t \x01(\x0b\x32\x13.keel.v1.Provenance\x12\x1d\n\x05usage\x18\n \x01(\x0b\x32\x0e.keel.v1.Usage\x12\x13\n\x0bstatus_code\x18\x0b \x01(\x05\x12.\n\nstart_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlatency_ms\x18\r \x01(\x03\"M\n\x18RecordInteractionRequest\x12\x31\n\x0binteraction\x18\x01 \x01(\x0b\x32\x1c.keel.storage.v1.Interaction\",\n\x19RecordInteractionResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x08\"\x98\x01\n\x0fGetUsageRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cinclude_days\x18\x04 \x01(\x08\"\x96\x01\n\x10GetUsageResponse\x12\x15\n\rrequest_count\x18\x01 \x01(\x03\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x15\n\routput_tokens\x18\x03 \x01(\x03\x12\x13\n\x0b\x63ost_micros\x18\x04 \x01(\x03\x12)\n\x04\x64\x61ys\x18\x05 \x03(\x0b\x32\x1b.keel.storage.v1.DailyUsage\"\x99\x01\n\nDailyUsage\x12\x32\n\x0e\x64\x61y_start_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrequest_count\x18\x02 \x01(\x03\x12\x14\n\x0cinput_tokens\x18\x03 \x01(\x03\x12\x15\n\routput_tokens\x18\x04 \x01(\x03\x12\x13\n\x0b\x63ost_micros\x18\x05 \x01(\x03\"S\n\x17ListInteractionsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"g\n\x18ListInteractionsResponse\x12\x32\n\x0cinteractions\x18\x01 \x03(\x0b\x32\x1c.keel.storage.v1.Interaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb5\x02\n\rLedgerService\x12j\n\x11RecordInteraction\x12).keel.storage.v1.RecordInteractionRequest\x1a*.keel.storage.v1.RecordInteractionResponse\x12O\n\x08GetUsage\x12 .keel.storage.v1.GetUsageRequest\x1a!.keel.storage.v1.GetUsageResponse\x12g\n\x10ListInteractions\x12(.keel.storage.v1.ListInteractionsRequest\x1a).keel.storage.v1.ListInteractionsResponseB\'Z%keel/gen/go/keel/storage/v1;storagev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,13 +41,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECORDINTERACTIONRESPONSE']._serialized_start=557
   _globals['_RECORDINTERACTIONRESPONSE']._serialized_end=601
   _globals['_GETUSAGEREQUEST']._serialized_start=604
-  _globals['_GETUSAGEREQUEST']._serialized_end=734
-  _globals['_GETUSAGERESPONSE']._serialized_start=736
-  _globals['_GETUSAGERESPONSE']._serialized_end=843
-  _globals['_LISTINTERACTIONSREQUEST']._serialized_start=845
-  _globals['_LISTINTERACTIONSREQUEST']._serialized_end=928
-  _globals['_LISTINTERACTIONSRESPONSE']._serialized_start=930
-  _globals['_LISTINTERACTIONSRESPONSE']._serialized_end=1033
-  _globals['_LEDGERSERVICE']._serialized_start=1036
-  _globals['_LEDGERSERVICE']._serialized_end=1345
+  _globals['_GETUSAGEREQUEST']._serialized_end=756
+  _globals['_GETUSAGERESPONSE']._serialized_start=759
+  _globals['_GETUSAGERESPONSE']._serialized_end=909
+  _globals['_DAILYUSAGE']._serialized_start=912
+  _globals['_DAILYUSAGE']._serialized_end=1065
+  _globals['_LISTINTERACTIONSREQUEST']._serialized_start=1067
+  _globals['_LISTINTERACTIONSREQUEST']._serialized_end=1150
+  _globals['_LISTINTERACTIONSRESPONSE']._serialized_start=1152
+  _globals['_LISTINTERACTIONSRESPONSE']._serialized_end=1255
+  _globals['_LEDGERSERVICE']._serialized_start=1258
+  _globals['_LEDGERSERVICE']._serialized_end=1567
 # @@protoc_insertion_point(module_scope)

@@ -53,26 +53,44 @@ class RecordInteractionResponse(_message.Message):
     def __init__(self, created: _Optional[bool] = ...) -> None: ...
 
 class GetUsageRequest(_message.Message):
-    __slots__ = ("tenant_id", "start_time", "end_time")
+    __slots__ = ("tenant_id", "start_time", "end_time", "include_days")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DAYS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    include_days: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., include_days: _Optional[bool] = ...) -> None: ...
 
 class GetUsageResponse(_message.Message):
-    __slots__ = ("request_count", "input_tokens", "output_tokens", "cost_micros")
+    __slots__ = ("request_count", "input_tokens", "output_tokens", "cost_micros", "days")
     REQUEST_COUNT_FIELD_NUMBER: _ClassVar[int]
     INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
     request_count: int
     input_tokens: int
     output_tokens: int
     cost_micros: int
-    def __init__(self, request_count: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ...) -> None: ...
+    days: _containers.RepeatedCompositeFieldContainer[DailyUsage]
+    def __init__(self, request_count: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., days: _Optional[_Iterable[_Union[DailyUsage, _Mapping]]] = ...) -> None: ...
+
+class DailyUsage(_message.Message):
+    __slots__ = ("day_start_time", "request_count", "input_tokens", "output_tokens", "cost_micros")
+    DAY_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_COUNT_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    day_start_time: _timestamp_pb2.Timestamp
+    request_count: int
+    input_tokens: int
+    output_tokens: int
+    cost_micros: int
+    def __init__(self, day_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_count: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ...) -> None: ...
 
 class ListInteractionsRequest(_message.Message):
     __slots__ = ("tenant_id", "page_size", "page_token")

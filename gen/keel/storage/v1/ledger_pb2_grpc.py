@@ -68,7 +68,8 @@ class LedgerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetUsage(self, request, context):
-        """Sums a tenant's usage over a period, in the database.
+        """Sums a tenant's usage over a period, in the database (optionally per UTC
+        day as well).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
