@@ -23,10 +23,11 @@ $(BUF): package.json
 run: $(STAMP)
 	$(VENV)/bin/keel up
 
-# Proto lint (buf STANDARD), then every test; tests/unit/test_generated_code.py
-# fails when gen/ is stale.
+# Proto lint (buf STANDARD), Python lint (ruff), then every test;
+# tests/unit/test_generated_code.py fails when gen/ is stale.
 test: $(STAMP) $(BUF)
 	$(BUF) lint protos
+	$(VENV)/bin/ruff check services tests benchmarks scripts
 	$(PY) -m pytest -q
 
 unit: $(STAMP)

@@ -38,8 +38,13 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     def at(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
-    return {"p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99),
-            "mean_ms": round(statistics.fmean(ordered) * 1000, 2), "n": len(ordered)}
+    return {
+        "p50_ms": at(0.50),
+        "p90_ms": at(0.90),
+        "p99_ms": at(0.99),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
+        "n": len(ordered),
+    }
 
 
 def suite_unary(suite: Suite, count: int, max_tokens: int) -> list[float]:
@@ -57,14 +62,20 @@ def suite_unary(suite: Suite, count: int, max_tokens: int) -> list[float]:
 
 def direct_unary(suite: Suite, count: int, max_tokens: int) -> list[float]:
     port = suite.raw["simulator"]["port"]
-    body = json.dumps({"model": "sim-small", "max_tokens": max_tokens,
-                       "messages": [{"role": "user", "content": PROMPT}]})
+    body = json.dumps(
+        {
+            "model": "sim-small",
+            "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": PROMPT}],
+        }
+    )
     connection = http.client.HTTPConnection("127.0.0.1", port)
     samples = []
     for _ in range(count):
         started = time.perf_counter()
-        connection.request("POST", "/sim-a/v1/chat/completions", body,
-                           {"content-type": "application/json"})
+        connection.request(
+            "POST", "/sim-a/v1/chat/completions", body, {"content-type": "application/json"}
+        )
         reply = connection.getresponse()
         reply.read()
         samples.append(time.perf_counter() - started)
@@ -95,8 +106,13 @@ def throughput(suite: Suite, clients: int, per_client: int, max_tokens: int) -> 
         t.join()
     elapsed = time.perf_counter() - started
     total = clients * per_client
-    return {"clients": clients, "requests": total, "errors": len(errors),
-            "seconds": round(elapsed, 2), "requests_per_s": round((total - len(errors)) / elapsed, 1)}
+    return {
+        "clients": clients,
+        "requests": total,
+        "errors": len(errors),
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round((total - len(errors)) / elapsed, 1),
+    }
 
 
 def streaming(suite: Suite, count: int) -> dict[str, float]:
@@ -120,8 +136,12 @@ def streaming(suite: Suite, count: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=500, help="sequential requests per measurement")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--count", type=int, default=500, help="sequential requests per measurement"
+    )
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
@@ -132,13 +152,14 @@ def main() -> None:
             direct_unary(suite, 50, args.max_tokens)
             results: dict[str, Any] = {
                 "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "
-                           f"Python {platform.python_version()}",
+                f"Python {platform.python_version()}",
                 "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "max_tokens": args.max_tokens,
                 "direct_http_unary": percentiles(direct_unary(suite, args.count, args.max_tokens)),
                 "suite_unary": percentiles(suite_unary(suite, args.count, args.max_tokens)),
-                "suite_throughput": throughput(suite, args.clients, max(1, args.count // args.clients * 2),
-                                               args.max_tokens),
+                "suite_throughput": throughput(
+                    suite, args.clients, max(1, args.count // args.clients * 2), args.max_tokens
+                ),
                 "suite_streaming": streaming(suite, 50),
             }
             results["suite_overhead_p50_ms"] = round(

@@ -46,13 +46,15 @@ async def admin(raw: Raw, args: argparse.Namespace) -> int:
                     admin_pb2.CreateTenantRequest(
                         tenant_id=args.tenant_id, display_name=args.name, quota=quota
                     ),
-                    metadata=md, timeout=10,
+                    metadata=md,
+                    timeout=10,
                 )
                 print(f"created tenant {reply.tenant.tenant_id}")
             elif args.verb == "create-key":
                 reply = await stub.CreateApiKey(
                     admin_pb2.CreateApiKeyRequest(tenant_id=args.tenant_id, display_name=args.name),
-                    metadata=md, timeout=10,
+                    metadata=md,
+                    timeout=10,
                 )
                 print(f"key id: {reply.api_key.key_id}")
                 print(f"API key: {reply.secret}")
@@ -78,7 +80,8 @@ async def admin(raw: Raw, args: argparse.Namespace) -> int:
             elif args.verb == "revoke-key":
                 await stub.RevokeApiKey(
                     admin_pb2.RevokeApiKeyRequest(tenant_id=args.tenant_id, key_id=args.key_id),
-                    metadata=md, timeout=10,
+                    metadata=md,
+                    timeout=10,
                 )
                 print(f"revoked {args.key_id}")
         except grpc.aio.AioRpcError as error:

@@ -12,18 +12,23 @@ from services.cli.connection import api_key, bearer, describe_error, gateway_add
 from services.core.config import Raw
 
 
-def format_summary(last: chat_pb2.StreamGenerateResponse, elapsed_s: float, ttft_s: float | None) -> str:
+def format_summary(
+    last: chat_pb2.StreamGenerateResponse, elapsed_s: float, ttft_s: float | None
+) -> str:
     usage, origin = last.usage, last.provenance
     source = generation_pb2.AnswerSource.Name(origin.source).removeprefix("ANSWER_SOURCE_").lower()
     where = f"{origin.model} via {origin.provider}" if origin.provider else source
-    finish = generation_pb2.FinishReason.Name(last.finish_reason).removeprefix("FINISH_REASON_").lower()
+    finish = (
+        generation_pb2.FinishReason.Name(last.finish_reason).removeprefix("FINISH_REASON_").lower()
+    )
     cost = usage.cost_micros / 1_000_000
     parts = [
         where,
         f"{usage.input_tokens} in / {usage.output_tokens} out tokens",
         f"cost {cost:.6f} {usage.currency or 'USD'}",
         f"finish {finish}",
-        f"{elapsed_s:.2f} s" + (f" (first token {ttft_s * 1000:.0f} ms)" if ttft_s is not None else ""),
+        f"{elapsed_s:.2f} s"
+        + (f" (first token {ttft_s * 1000:.0f} ms)" if ttft_s is not None else ""),
     ]
     if origin.attempts > 1:
         parts.append(f"{origin.attempts} attempts")

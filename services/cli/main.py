@@ -38,8 +38,14 @@ def main(argv: list[str] | None = None) -> int:
         from services.cli.chat import chat
 
         return asyncio.run(
-            chat(raw, args.prompt, model=args.model, max_tokens=args.max_tokens,
-                 timeout_s=args.timeout, address=args.address)
+            chat(
+                raw,
+                args.prompt,
+                model=args.model,
+                max_tokens=args.max_tokens,
+                timeout_s=args.timeout,
+                address=args.address,
+            )
         )
     if args.command == "status":
         from services.cli.status import status

@@ -69,7 +69,9 @@ class Supervisor:
     async def _spawn(self, part: Part) -> None:
         log = part.log_path.open("ab")
         part.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", f"services.{part.name}",
+            sys.executable,
+            "-m",
+            f"services.{part.name}",
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -154,9 +156,10 @@ async def part_is_ready(raw: Raw, name: str, timeout_s: float = 1.0) -> bool:
         section = raw["simulator"]
         url = f"http://{section['host']}:{section['port']}/healthz"
         try:
-            async with aiohttp.ClientSession() as session, session.get(
-                url, timeout=aiohttp.ClientTimeout(total=timeout_s)
-            ) as reply:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(url, timeout=aiohttp.ClientTimeout(total=timeout_s)) as reply,
+            ):
                 return reply.status == 200
         except (aiohttp.ClientError, TimeoutError):
             return False

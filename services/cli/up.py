@@ -24,7 +24,9 @@ async def create_local_key(raw: Raw) -> str:
         metadata = admin_metadata(raw)
         try:
             await admin.CreateTenant(
-                admin_pb2.CreateTenantRequest(tenant_id=LOCAL_TENANT, display_name="Local development"),
+                admin_pb2.CreateTenantRequest(
+                    tenant_id=LOCAL_TENANT, display_name="Local development"
+                ),
                 metadata=metadata,
                 timeout=10,
             )
@@ -53,12 +55,16 @@ async def up(raw: Raw, config_path: str | None) -> int:
         say("all services SERVING")
         for name in ("gateway", "domain", "inference", "storage"):
             s = server_settings(raw, name)
-            metrics = f", metrics http://{s.host}:{s.metrics_port}/metrics" if s.metrics_port else ""
+            metrics = (
+                f", metrics http://{s.host}:{s.metrics_port}/metrics" if s.metrics_port else ""
+            )
             print(f"  {name:<10} {s.address}{metrics}", flush=True)
-        print(f"  {'simulator':<10} http://{sim['host']}:{sim['port']} (OpenAI protocol)", flush=True)
+        print(
+            f"  {'simulator':<10} http://{sim['host']}:{sim['port']} (OpenAI protocol)", flush=True
+        )
         print(f"  state      {folder}", flush=True)
         print(f"API key: {secret}", flush=True)
-        print(f"  (saved to {path}; `keel chat \"hello\"` uses it)", flush=True)
+        print(f'  (saved to {path}; `keel chat "hello"` uses it)', flush=True)
         print("Press Ctrl-C to stop.", flush=True)
 
     return await run_until_signal(supervisor, ready)

@@ -30,7 +30,9 @@ class PropagatingInterceptor(
         if ctx is not None:
             timeout = downstream_timeout(ctx.time_remaining(), self.margin_s, details.timeout)
             if timeout is not None and timeout <= 0:
-                method = details.method.decode() if isinstance(details.method, bytes) else details.method
+                method = (
+                    details.method.decode() if isinstance(details.method, bytes) else details.method
+                )
                 raise DeadlineExceeded(
                     f"deadline exceeded: no time left to call {method}",
                     reason="DEADLINE_EXHAUSTED_BEFORE_CALL",

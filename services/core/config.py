@@ -28,7 +28,9 @@ def load_raw_config(path: str | os.PathLike[str] | None = None) -> Raw:
     """
     with DEFAULTS.open("rb") as f:
         merged: Raw = tomllib.load(f)
-    chosen = path or os.environ.get(CONFIG_ENV) or ("keel.toml" if Path("keel.toml").exists() else None)
+    chosen = (
+        path or os.environ.get(CONFIG_ENV) or ("keel.toml" if Path("keel.toml").exists() else None)
+    )
     if chosen:
         with open(chosen, "rb") as f:
             _merge(merged, tomllib.load(f))

@@ -18,9 +18,7 @@ def normalise_remaining(remaining: float | None) -> float | None:
     return remaining
 
 
-def effective_timeout(
-    client_remaining: float | None, default_s: float, maximum_s: float
-) -> float:
+def effective_timeout(client_remaining: float | None, default_s: float, maximum_s: float) -> float:
     """The time a public call gets: the client's, else the default; never over the maximum."""
     remaining = normalise_remaining(client_remaining)
     if remaining is None:

@@ -94,9 +94,7 @@ class KeelError(Exception):
             any_detail = any_pb2.Any()
             any_detail.Pack(detail)
             packed.append(any_detail)
-        return status_pb2.Status(
-            code=self.code.value[0], message=self.message, details=packed
-        )
+        return status_pb2.Status(code=self.code.value[0], message=self.message, details=packed)
 
     def to_status(self) -> grpc.Status:
         return rpc_status.to_status(self.to_status_proto())

@@ -59,7 +59,10 @@ class ServiceHost:
         serve_metrics(self.settings.metrics_port, self.settings.host)
         log.info(
             "listening",
-            extra={"address": f"{self.settings.host}:{self.port}", "metrics_port": self.settings.metrics_port},
+            extra={
+                "address": f"{self.settings.host}:{self.port}",
+                "metrics_port": self.settings.metrics_port,
+            },
         )
         return self.port
 

@@ -19,7 +19,9 @@ async def main() -> None:
     raw = load_raw_config()
     configure_logging("domain")
     settings = server_settings(raw, "domain")
-    inference_channel = open_channel(server_settings(raw, "inference").address, deadline_margin_s(raw))
+    inference_channel = open_channel(
+        server_settings(raw, "inference").address, deadline_margin_s(raw)
+    )
     inference = inference_pb2_grpc.InferenceServiceStub(inference_channel)
     host = ServiceHost(
         settings,

@@ -52,18 +52,31 @@ async def main() -> None:
     host = ServiceHost(
         settings,
         [
-            (full_name(chat_pb2, "ChatService"), chat_pb2_grpc.add_ChatServiceServicer_to_server,
-             ChatService(keys, tasks_pb2_grpc.TaskServiceStub(domain_channel), recorder)),
-            (full_name(recommendation_pb2, "RecommendationService"),
-             recommendation_pb2_grpc.add_RecommendationServiceServicer_to_server,
-             RecommendationService(keys)),
-            (full_name(code_completion_pb2, "CodeCompletionService"),
-             code_completion_pb2_grpc.add_CodeCompletionServiceServicer_to_server,
-             CodeCompletionService(keys)),
-            (full_name(usage_pb2, "UsageService"), usage_pb2_grpc.add_UsageServiceServicer_to_server,
-             UsageService(keys, ledger, str(raw.get("currency", "USD")))),
-            (full_name(admin_pb2, "AdminService"), admin_pb2_grpc.add_AdminServiceServicer_to_server,
-             AdminService(ensure_admin_token(raw), tenants, keys)),
+            (
+                full_name(chat_pb2, "ChatService"),
+                chat_pb2_grpc.add_ChatServiceServicer_to_server,
+                ChatService(keys, tasks_pb2_grpc.TaskServiceStub(domain_channel), recorder),
+            ),
+            (
+                full_name(recommendation_pb2, "RecommendationService"),
+                recommendation_pb2_grpc.add_RecommendationServiceServicer_to_server,
+                RecommendationService(keys),
+            ),
+            (
+                full_name(code_completion_pb2, "CodeCompletionService"),
+                code_completion_pb2_grpc.add_CodeCompletionServiceServicer_to_server,
+                CodeCompletionService(keys),
+            ),
+            (
+                full_name(usage_pb2, "UsageService"),
+                usage_pb2_grpc.add_UsageServiceServicer_to_server,
+                UsageService(keys, ledger, str(raw.get("currency", "USD"))),
+            ),
+            (
+                full_name(admin_pb2, "AdminService"),
+                admin_pb2_grpc.add_AdminServiceServicer_to_server,
+                AdminService(ensure_admin_token(raw), tenants, keys),
+            ),
         ],
         interceptor=ServingInterceptor(
             default_deadline_s=float(section["default_deadline_s"]),

@@ -42,9 +42,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
                 reason="ADMIN_TOKEN_MISSING",
             ) from None
         if not admin_token.matches(self.token, presented):
-            raise PermissionDenied(
-                "this credential may not administer tenants", reason="NOT_ADMIN"
-            )
+            raise PermissionDenied("this credential may not administer tenants", reason="NOT_ADMIN")
 
     async def CreateTenant(
         self, request: admin_pb2.CreateTenantRequest, context: grpc.aio.ServicerContext
@@ -145,9 +143,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         self._authorise(context)
         _require_tenant_id(request.tenant_id)
         reply = await self.tenants.RevokeApiKey(
-            tenant_store_pb2.RevokeApiKeyRequest(
-                tenant_id=request.tenant_id, key_id=request.key_id
-            )
+            tenant_store_pb2.RevokeApiKeyRequest(tenant_id=request.tenant_id, key_id=request.key_id)
         )
         self.keys.forget(reply.api_key.key_id)
         return admin_pb2.RevokeApiKeyResponse(api_key=reply.api_key)
@@ -175,7 +171,11 @@ def _require_page_size(page_size: int) -> None:
 
 
 def _check_quota(quota: admin_pb2.Quota, field: str, violations: Violations) -> None:
-    for name in ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests",
-                 "daily_spend_limit_micros"):
+    for name in (
+        "requests_per_minute",
+        "tokens_per_minute",
+        "max_concurrent_requests",
+        "daily_spend_limit_micros",
+    ):
         if getattr(quota, name) < 0:
             violations.add(f"{field}.{name}", "must not be negative (0 means unlimited)")

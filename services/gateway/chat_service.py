@@ -48,7 +48,9 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
         check_chat(request)
         return caller
 
-    def _interaction(self, caller: Caller, request: object, started: float) -> ledger_pb2.Interaction:
+    def _interaction(
+        self, caller: Caller, request: object, started: float
+    ) -> ledger_pb2.Interaction:
         ctx = request_context.current()
         return new_interaction(
             tenant_id=caller.tenant.tenant_id,
@@ -68,17 +70,32 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
         interaction = self._interaction(caller, request, started)
         request_id = interaction.request_id
         try:
-            answer = await self.tasks.Chat(_chat_request(tasks_pb2.ChatRequest, request, interaction))
+            answer = await self.tasks.Chat(
+                _chat_request(tasks_pb2.ChatRequest, request, interaction)
+            )
         except grpc.aio.AioRpcError as error:
             await self.recorder.record(
-                finish(interaction, text="", usage=None, finish_reason=0, provenance=None,
-                       status_code=error.code().value[0], started_monotonic=started)
+                finish(
+                    interaction,
+                    text="",
+                    usage=None,
+                    finish_reason=0,
+                    provenance=None,
+                    status_code=error.code().value[0],
+                    started_monotonic=started,
+                )
             )
             raise
         await self.recorder.record(
-            finish(interaction, text=answer.text, usage=answer.usage,
-                   finish_reason=answer.finish_reason, provenance=answer.provenance,
-                   status_code=0, started_monotonic=started)
+            finish(
+                interaction,
+                text=answer.text,
+                usage=answer.usage,
+                finish_reason=answer.finish_reason,
+                provenance=answer.provenance,
+                status_code=0,
+                started_monotonic=started,
+            )
         )
         return chat_pb2.GenerateResponse(
             text=answer.text,
@@ -104,9 +121,15 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
                 if chunk.HasField("usage"):
                     # The summary: record before the client can see the end.
                     await self.recorder.record(
-                        finish(interaction, text="".join(parts), usage=chunk.usage,
-                               finish_reason=chunk.finish_reason, provenance=chunk.provenance,
-                               status_code=0, started_monotonic=started)
+                        finish(
+                            interaction,
+                            text="".join(parts),
+                            usage=chunk.usage,
+                            finish_reason=chunk.finish_reason,
+                            provenance=chunk.provenance,
+                            status_code=0,
+                            started_monotonic=started,
+                        )
                     )
                     yield chat_pb2.StreamGenerateResponse(
                         usage=chunk.usage,
@@ -119,17 +142,28 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
                     yield chat_pb2.StreamGenerateResponse(text=chunk.text, request_id=request_id)
         except grpc.aio.AioRpcError as error:
             await self.recorder.record(
-                finish(interaction, text="".join(parts), usage=None, finish_reason=0,
-                       provenance=None, status_code=error.code().value[0],
-                       started_monotonic=started)
+                finish(
+                    interaction,
+                    text="".join(parts),
+                    usage=None,
+                    finish_reason=0,
+                    provenance=None,
+                    status_code=error.code().value[0],
+                    started_monotonic=started,
+                )
             )
             raise
         except asyncio.CancelledError:
             # The client went away: what it was sent is still recorded, with
             # the delta count as the estimate of generated tokens.
             interaction = finish(
-                interaction, text="".join(parts), usage=None, finish_reason=0, provenance=None,
-                status_code=grpc.StatusCode.CANCELLED.value[0], started_monotonic=started,
+                interaction,
+                text="".join(parts),
+                usage=None,
+                finish_reason=0,
+                provenance=None,
+                status_code=grpc.StatusCode.CANCELLED.value[0],
+                started_monotonic=started,
             )
             interaction.usage.output_tokens = len(parts)
             task = asyncio.get_running_loop().create_task(self.recorder.record(interaction))

@@ -30,9 +30,7 @@ class Violations:
             raise InvalidArgument(f"invalid request: {summary}", field_violations=self.found)
 
 
-def check_messages(
-    messages: Sequence[generation_pb2.Message], violations: Violations
-) -> None:
+def check_messages(messages: Sequence[generation_pb2.Message], violations: Violations) -> None:
     if not messages:
         violations.add("messages", "at least one message is required")
     if len(messages) > MAX_MESSAGES:
@@ -71,6 +69,9 @@ def check_chat(request: object) -> None:
     check_messages(request.messages, violations)  # type: ignore[attr-defined]
     temperature = request.temperature if request.HasField("temperature") else None  # type: ignore[attr-defined]
     check_generation_options(
-        request.max_tokens, temperature, request.request_id, violations  # type: ignore[attr-defined]
+        request.max_tokens,
+        temperature,
+        request.request_id,
+        violations,  # type: ignore[attr-defined]
     )
     violations.raise_if_any()

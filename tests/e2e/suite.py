@@ -50,7 +50,9 @@ def write_config(folder: Path, settings: dict[str, dict[str, Any]] | None = None
             "base_url": f"http://127.0.0.1:{ports['simulator']}/{provider}/v1"
         }
         tables[f"simulator.providers.{provider}"] = {
-            "ttft_ms": 0, "token_ms": 0, "tail_probability": 0.0
+            "ttft_ms": 0,
+            "token_ms": 0,
+            "tail_probability": 0.0,
         }
     for table, values in (settings or {}).items():
         tables.setdefault(table, {}).update(values)
@@ -95,7 +97,9 @@ class Suite:
     def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            f"{self.simulator_url}/_control/providers/{path}", data=data, method=method,
+            f"{self.simulator_url}/_control/providers/{path}",
+            data=data,
+            method=method,
             headers={"content-type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=5) as reply:
@@ -117,7 +121,9 @@ class Suite:
         return list(reply["requests"] if isinstance(reply, dict) else reply)
 
     # -- the supervisor's output --------------------------------------------
-    def wait_for_output(self, pattern: str, timeout_s: float = 30.0, start: int = 0) -> re.Match[str]:
+    def wait_for_output(
+        self, pattern: str, timeout_s: float = 30.0, start: int = 0
+    ) -> re.Match[str]:
         deadline = time.monotonic() + timeout_s
         compiled = re.compile(pattern)
         while time.monotonic() < deadline:
@@ -157,7 +163,11 @@ def start_suite(
     env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "--config", str(config), "up"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: list[str] = []
 

@@ -18,7 +18,8 @@ def chat_stub(suite: Suite) -> chat_pb2_grpc.ChatServiceStub:
 def test_generate_answers_with_text_usage_cost_and_provenance(suite: Suite) -> None:
     reply = chat_stub(suite).Generate(
         chat_pb2.GenerateRequest(messages=PROMPT, request_id="e2e-unary-1"),
-        metadata=suite.auth(), timeout=10,
+        metadata=suite.auth(),
+        timeout=10,
     )
     assert reply.text.strip()
     assert reply.request_id == "e2e-unary-1"
@@ -33,7 +34,9 @@ def test_generate_answers_with_text_usage_cost_and_provenance(suite: Suite) -> N
 
 def test_stream_sends_text_deltas_then_one_summary(suite: Suite) -> None:
     stub = chat_stub(suite)
-    unary = stub.Generate(chat_pb2.GenerateRequest(messages=PROMPT), metadata=suite.auth(), timeout=10)
+    unary = stub.Generate(
+        chat_pb2.GenerateRequest(messages=PROMPT), metadata=suite.auth(), timeout=10
+    )
     messages = list(
         stub.StreamGenerate(
             chat_pb2.StreamGenerateRequest(messages=PROMPT), metadata=suite.auth(), timeout=10
@@ -71,7 +74,8 @@ def test_call_with_unknown_api_key_is_unauthenticated(suite: Suite) -> None:
         list(
             chat_stub(suite).StreamGenerate(
                 chat_pb2.StreamGenerateRequest(messages=PROMPT),
-                metadata=suite.auth("keel_not-a-real-key"), timeout=10,
+                metadata=suite.auth("keel_not-a-real-key"),
+                timeout=10,
             )
         )
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED

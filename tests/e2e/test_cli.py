@@ -15,7 +15,11 @@ def keel(suite: Suite, *args: str, key: str | None = None) -> subprocess.Complet
         env["KEEL_API_KEY"] = key
     return subprocess.run(
         [sys.executable, "-m", "services.cli", "--config", str(suite.config), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

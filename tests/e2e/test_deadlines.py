@@ -60,7 +60,9 @@ def test_cancelled_stream_cancels_the_provider_stream(suite: Suite) -> None:
     assert all(m.text for m in received)
     call.cancel()
     assert wait_until(
-        lambda: suite.stats("sim-a")["client_disconnects"] == before + 1
-        and suite.stats("sim-a")["open_streams"] == 0,
+        lambda: (
+            suite.stats("sim-a")["client_disconnects"] == before + 1
+            and suite.stats("sim-a")["open_streams"] == 0
+        ),
         timeout_s=1.0,
     ), suite.stats("sim-a")

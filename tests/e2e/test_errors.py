@@ -18,8 +18,11 @@ def rich_status(error: grpc.RpcError) -> dict[str, object]:
     assert status is not None, "the error carries no google.rpc.Status"
     found: dict[str, object] = {}
     for detail in status.details:
-        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.RetryInfo,
-                     error_details_pb2.BadRequest):
+        for kind in (
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.RetryInfo,
+            error_details_pb2.BadRequest,
+        ):
             if detail.Is(kind.DESCRIPTOR):
                 message = kind()
                 detail.Unpack(message)

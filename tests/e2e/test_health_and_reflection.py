@@ -64,15 +64,25 @@ def test_reflection_lists_each_services_api(suite: Suite, service: str) -> None:
 
 def test_grpcurl_describes_the_chat_service(suite: Suite) -> None:
     described = grpcurl(suite.address(), "describe", "keel.v1.ChatService")
-    assert "rpc Generate ( .keel.v1.GenerateRequest ) returns ( .keel.v1.GenerateResponse )" in described
-    assert "rpc StreamGenerate ( .keel.v1.StreamGenerateRequest ) returns ( stream .keel.v1.StreamGenerateResponse )" in described
+    assert (
+        "rpc Generate ( .keel.v1.GenerateRequest ) returns ( .keel.v1.GenerateResponse )"
+        in described
+    )
+    assert (
+        "rpc StreamGenerate ( .keel.v1.StreamGenerateRequest )"
+        " returns ( stream .keel.v1.StreamGenerateResponse )" in described
+    )
 
 
 def test_grpcurl_calls_generate_with_an_api_key(suite: Suite) -> None:
     body = json.dumps({"messages": [{"role": "user", "content": "hello from grpcurl"}]})
     out = grpcurl(
-        "-H", f"authorization: Bearer {suite.api_key}", "-d", body,
-        suite.address(), "keel.v1.ChatService/Generate",
+        "-H",
+        f"authorization: Bearer {suite.api_key}",
+        "-d",
+        body,
+        suite.address(),
+        "keel.v1.ChatService/Generate",
     )
     reply = json.loads(out)
     assert reply["text"]
@@ -83,8 +93,12 @@ def test_grpcurl_calls_generate_with_an_api_key(suite: Suite) -> None:
 def test_grpcurl_streams_generate(suite: Suite) -> None:
     body = json.dumps({"messages": [{"role": "user", "content": "stream to grpcurl"}]})
     out = grpcurl(
-        "-H", f"authorization: Bearer {suite.api_key}", "-d", body,
-        suite.address(), "keel.v1.ChatService/StreamGenerate",
+        "-H",
+        f"authorization: Bearer {suite.api_key}",
+        "-d",
+        body,
+        suite.address(),
+        "keel.v1.ChatService/StreamGenerate",
     )
     messages = [json.loads(chunk) for chunk in out.replace("}\n{", "}\x00{").split("\x00")]
     assert len(messages) > 2

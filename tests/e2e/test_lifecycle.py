@@ -42,7 +42,9 @@ def timed_deadline_failure(suite: Suite, timeout: float | None) -> float:
     started = time.monotonic()
     try:
         with pytest.raises(grpc.RpcError) as caught:
-            stub.Generate(chat_pb2.GenerateRequest(messages=PROMPT), metadata=suite.auth(), timeout=timeout)
+            stub.Generate(
+                chat_pb2.GenerateRequest(messages=PROMPT), metadata=suite.auth(), timeout=timeout
+            )
     finally:
         suite.clear_faults()
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED

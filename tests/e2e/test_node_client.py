@@ -21,7 +21,10 @@ def test_node_client_generates_streams_and_reads_errors(suite: Suite) -> None:
         pytest.fail("node and `npm install` (make test runs it) are needed for this test")
     done = subprocess.run(
         [node, str(CLIENT), suite.address(), suite.api_key],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)

@@ -32,7 +32,8 @@ def config_in(container: dict[str, Any]) -> dict[str, Any]:
 
 def containers_running(compose: dict[str, Any], module: str) -> list[str]:
     return [
-        name for name, spec in compose["services"].items()
+        name
+        for name, spec in compose["services"].items()
         if spec.get("command", [])[-1:] == [module]
     ]
 
@@ -48,7 +49,9 @@ def test_more_than_one_gateway_replica_with_postgres_and_redis(compose: dict[str
     assert "postgres" in compose["services"] and "redis" in compose["services"]
 
 
-def test_services_listen_on_all_interfaces_at_their_configured_ports(compose: dict[str, Any]) -> None:
+def test_services_listen_on_all_interfaces_at_their_configured_ports(
+    compose: dict[str, Any],
+) -> None:
     for service in SERVICES:
         for name in containers_running(compose, f"services.{service}"):
             settings = server_settings(config_in(compose["services"][name]), service)
@@ -85,7 +88,9 @@ def test_providers_point_at_the_simulator_container(compose: dict[str, Any]) -> 
     raw = config_in(compose["services"][name])
     sim_port = load_raw_config()["simulator"]["port"]
     for provider in ("sim-a", "sim-b"):
-        assert raw["providers"][provider]["base_url"] == f"http://simulator:{sim_port}/{provider}/v1"
+        assert (
+            raw["providers"][provider]["base_url"] == f"http://simulator:{sim_port}/{provider}/v1"
+        )
 
 
 def test_replicas_share_one_admin_token(compose: dict[str, Any]) -> None:

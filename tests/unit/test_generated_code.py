@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_generated_code_is_fresh() -> None:
     done = subprocess.run(
         [sys.executable, "scripts/gen_protos.py", "--check"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
 

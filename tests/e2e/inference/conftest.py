@@ -28,8 +28,13 @@ PROVIDERS = ("sim-a", "sim-b")
 HELLO = [generation_pb2.Message(role="user", content="Tell me about circuit breakers.")]
 
 # Fast, tail-free providers: a test that is about latency injects its own.
-FAST = {"ttft_ms": 5, "token_ms": 1, "tail_probability": 0.0,
-        "min_output_tokens": 40, "max_output_tokens": 60}
+FAST = {
+    "ttft_ms": 5,
+    "token_ms": 1,
+    "tail_probability": 0.0,
+    "min_output_tokens": 40,
+    "max_output_tokens": 60,
+}
 
 # Policy values every test starts from: no probes, no waiting on anything a
 # test does not ask for.
@@ -67,10 +72,13 @@ class Keel:
 
     def config(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         raw = load_raw_config()
-        raw = merged(raw, {
-            "inference": {"port": 0, "metrics_port": 0, "shutdown_grace_s": 0.5, **BASE_POLICY},
-            "providers": {p: {"base_url": f"{self.base_url}/{p}/v1"} for p in PROVIDERS},
-        })
+        raw = merged(
+            raw,
+            {
+                "inference": {"port": 0, "metrics_port": 0, "shutdown_grace_s": 0.5, **BASE_POLICY},
+                "providers": {p: {"base_url": f"{self.base_url}/{p}/v1"} for p in PROVIDERS},
+            },
+        )
         return merged(raw, overrides or {})
 
     async def start(self, **overrides: Any) -> Client:
@@ -81,8 +89,9 @@ class Keel:
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         self.channels.append(channel)
         await self.control.reset()
-        return Client(service, channel, inference_pb2_grpc.InferenceServiceStub(channel),
-                      self.control)
+        return Client(
+            service, channel, inference_pb2_grpc.InferenceServiceStub(channel), self.control
+        )
 
     async def close(self) -> None:
         for channel in self.channels:
@@ -98,21 +107,25 @@ class Client:
     stub: inference_pb2_grpc.InferenceServiceStub
     control: SimulatorControl
 
-    async def generate(self, *, deadline_s: float | None = 10.0, **fields: Any
-                       ) -> inference_pb2.GenerateResponse:
+    async def generate(
+        self, *, deadline_s: float | None = 10.0, **fields: Any
+    ) -> inference_pb2.GenerateResponse:
         fields.setdefault("messages", HELLO)
         response: inference_pb2.GenerateResponse = await self.stub.Generate(
-            inference_pb2.GenerateRequest(**fields), timeout=deadline_s)
+            inference_pb2.GenerateRequest(**fields), timeout=deadline_s
+        )
         return response
 
-    async def stream(self, *, deadline_s: float | None = 10.0, **fields: Any
-                     ) -> tuple[list[str], inference_pb2.StreamGenerateResponse]:
+    async def stream(
+        self, *, deadline_s: float | None = 10.0, **fields: Any
+    ) -> tuple[list[str], inference_pb2.StreamGenerateResponse]:
         """The text deltas and the final (summary) message of a stream."""
         fields.setdefault("messages", HELLO)
         deltas: list[str] = []
         last = None
         async for message in self.stub.StreamGenerate(
-                inference_pb2.StreamGenerateRequest(**fields), timeout=deadline_s):
+            inference_pb2.StreamGenerateRequest(**fields), timeout=deadline_s
+        ):
             if message.HasField("usage"):
                 last = message
             else:
@@ -128,13 +141,16 @@ class Client:
 
     def target(self, provider: str, model: str = "sim-small"):  # type: ignore[no-untyped-def]
         from services.inference.settings import TargetRef
+
         return self.service.pool[TargetRef(provider, model)]
 
 
 @pytest.fixture
 async def keel() -> AsyncIterator[Keel]:
     settings = SimulatorSettings(
-        host="127.0.0.1", port=0, random_seed=7,
+        host="127.0.0.1",
+        port=0,
+        random_seed=7,
         providers={p: ProviderSettings.from_mapping(p, FAST) for p in PROVIDERS},
     )
     runner, base_url = await start_simulator(settings)

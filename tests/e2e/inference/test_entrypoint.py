@@ -35,8 +35,14 @@ async def test_runs_as_a_process_and_drains_on_sigterm(keel: Keel) -> None:
         "KEEL_PROVIDERS__SIM_B__BASE_URL": f"{keel.base_url}/sim-b/v1",
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.inference", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "services.inference",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             health = health_pb2_grpc.HealthStub(channel)
@@ -51,7 +57,8 @@ async def test_runs_as_a_process_and_drains_on_sigterm(keel: Keel) -> None:
                 await asyncio.sleep(0.1)
             assert reply is not None and reply.status == health_pb2.HealthCheckResponse.SERVING
             answer = await inference_pb2_grpc.InferenceServiceStub(channel).Generate(
-                inference_pb2.GenerateRequest(messages=HELLO), timeout=5)
+                inference_pb2.GenerateRequest(messages=HELLO), timeout=5
+            )
             assert answer.text and answer.provenance.provider == "sim-a"
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 10) == 0

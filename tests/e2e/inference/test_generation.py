@@ -19,13 +19,19 @@ async def test_generate_answers_from_the_primary_with_reported_usage_and_cost(ke
     assert response.usage.output_tokens == stats["tokens_out"]
     assert response.usage.input_tokens == stats["tokens_in"]
     expected = math.ceil(stats["tokens_in"] * 150000 / 1e6) + math.ceil(
-        stats["tokens_out"] * 600000 / 1e6)
+        stats["tokens_out"] * 600000 / 1e6
+    )
     assert response.usage.cost_micros == expected
     assert response.usage.currency == "USD"
     assert response.finish_reason == generation_pb2.FINISH_REASON_STOP
     p = response.provenance
     assert (p.source, p.provider, p.model, p.attempts, p.degraded) == (
-        generation_pb2.ANSWER_SOURCE_MODEL, "sim-a", "sim-small", 1, False)
+        generation_pb2.ANSWER_SOURCE_MODEL,
+        "sim-a",
+        "sim-small",
+        1,
+        False,
+    )
 
 
 async def test_stream_sends_deltas_then_one_summary_message(keel: Keel) -> None:

@@ -10,8 +10,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.e2e.inference.conftest import Keel
 
-PROBING = {"probe_after_idle_s": 0.2, "health_interval_s": 0.1,
-           "breaker_reset_timeout_s": 0.3, "max_attempts_per_target": 1, "breaker_fail_max": 2}
+PROBING = {
+    "probe_after_idle_s": 0.2,
+    "health_interval_s": 0.1,
+    "breaker_reset_timeout_s": 0.3,
+    "max_attempts_per_target": 1,
+    "breaker_fail_max": 2,
+}
 
 
 async def health(client) -> int:  # type: ignore[no-untyped-def]

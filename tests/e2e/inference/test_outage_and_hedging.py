@@ -26,8 +26,10 @@ async def test_total_outage_multiplies_upstream_attempts_by_at_most_1_15(keel: K
     assert {r.code() for r in results} == {grpc.StatusCode.UNAVAILABLE}  # type: ignore[union-attr]
     upstream = (await client.stats("sim-a"))["requests"] + (await client.stats("sim-b"))["requests"]
     amplification = upstream / REQUESTS
-    print(f"\ntotal outage: {upstream} upstream attempts for {REQUESTS} requests "
-          f"= {amplification:.3f}x")
+    print(
+        f"\ntotal outage: {upstream} upstream attempts for {REQUESTS} requests "
+        f"= {amplification:.3f}x"
+    )
     assert amplification <= 1.15
 
 
@@ -45,8 +47,17 @@ async def test_total_outage_with_breakers_fails_fast_without_upstream_calls(keel
     assert upstream <= 2 * 5 + 10  # each breaker's fail_max, plus the budget's floor
 
 
-HEDGED = {"models": {"hedged": {"hedge_after_ms": 100, "chain": [
-    {"provider": "sim-a", "model": "sim-small"}, {"provider": "sim-b", "model": "sim-small"}]}}}
+HEDGED = {
+    "models": {
+        "hedged": {
+            "hedge_after_ms": 100,
+            "chain": [
+                {"provider": "sim-a", "model": "sim-small"},
+                {"provider": "sim-b", "model": "sim-small"},
+            ],
+        }
+    }
+}
 
 
 async def test_hedge_takes_the_fast_target_and_cancels_the_slow_one(keel: Keel) -> None:

@@ -39,8 +39,9 @@ async def test_primary_down_every_request_answered_by_fallback_and_breaker_opens
 
 
 async def test_open_breaker_costs_a_request_no_time(keel: Keel) -> None:
-    client = await keel.start(providers={"sim-b": {}},
-                              inference={"breaker_fail_max": 1, "max_attempts_per_target": 1})
+    client = await keel.start(
+        providers={"sim-b": {}}, inference={"breaker_fail_max": 1, "max_attempts_per_target": 1}
+    )
     await keel.control.set_faults("sim-a", status=503, ttft_ms=300)
     # The injected error answers at once; the breaker opens on it.
     await client.generate()
@@ -107,9 +108,16 @@ async def test_content_refusal_is_failed_precondition_never_retried_breaker_unch
 async def test_unknown_model_at_provider_moves_on_without_touching_the_breaker(
     keel: Keel,
 ) -> None:
-    client = await keel.start(models={"odd": {"chain": [
-        {"provider": "sim-a", "model": "no-such-model"},
-        {"provider": "sim-b", "model": "sim-small"}]}})
+    client = await keel.start(
+        models={
+            "odd": {
+                "chain": [
+                    {"provider": "sim-a", "model": "no-such-model"},
+                    {"provider": "sim-b", "model": "sim-small"},
+                ]
+            }
+        }
+    )
     answer = await client.generate(model="odd")
     assert answer.provenance.provider == "sim-b"
     assert "target_unusable" in answer.provenance.degraded_reason

@@ -49,8 +49,9 @@ async def test_unary_generate_also_survives_a_cut_stream(keel: Keel) -> None:
 
 
 async def test_first_token_timeout_falls_back_and_closes_the_slow_request(keel: Keel) -> None:
-    client = await keel.start(inference={"first_token_timeout_s": 0.2,
-                                         "max_attempts_per_target": 1})
+    client = await keel.start(
+        inference={"first_token_timeout_s": 0.2, "max_attempts_per_target": 1}
+    )
     await keel.control.set_faults("sim-a", ttft_ms=3000)
     started = time.monotonic()
     deltas, last = await client.stream()
@@ -145,7 +146,10 @@ async def _ended(client, provider: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _undelivered(provider: str) -> float:
-    return REGISTRY.get_sample_value(
-        "keel_inference_undelivered_output_tokens_total",
-        {"provider": provider, "model": "sim-small"},
-    ) or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "keel_inference_undelivered_output_tokens_total",
+            {"provider": provider, "model": "sim-small"},
+        )
+        or 0.0
+    )

@@ -20,7 +20,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_defaults_name_the_documented_ports() -> None:
     raw = load_raw_config()
-    ports = {name: server_settings(raw, name).port for name in ("gateway", "domain", "inference", "storage")}
+    ports = {
+        name: server_settings(raw, name).port
+        for name in ("gateway", "domain", "inference", "storage")
+    }
     assert ports == {"gateway": 50051, "domain": 50052, "inference": 50053, "storage": 50054}
     assert raw["simulator"]["port"] == 8088
 

@@ -51,7 +51,8 @@ def test_field_violations_become_bad_request() -> None:
     )
     (bad,) = unpack(error.to_status_proto(), error_details_pb2.BadRequest)
     assert [(v.field, v.description) for v in bad.field_violations] == [
-        ("messages", "required"), ("x", "y")
+        ("messages", "required"),
+        ("x", "y"),
     ]
 
 

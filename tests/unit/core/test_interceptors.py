@@ -19,10 +19,16 @@ from services.core.server_interceptor import ServingInterceptor
 Handler = Callable[[bytes, grpc.aio.ServicerContext], Awaitable[bytes]]
 
 
-async def start_server(handler: Handler, interceptor: ServingInterceptor | None = None) -> tuple[grpc.aio.Server, str]:
+async def start_server(
+    handler: Handler, interceptor: ServingInterceptor | None = None
+) -> tuple[grpc.aio.Server, str]:
     server = grpc.aio.server(interceptors=[interceptor or ServingInterceptor()])
     server.add_generic_rpc_handlers(
-        [grpc.method_handlers_generic_handler("test.Svc", {"Call": grpc.unary_unary_rpc_method_handler(handler)})]
+        [
+            grpc.method_handlers_generic_handler(
+                "test.Svc", {"Call": grpc.unary_unary_rpc_method_handler(handler)}
+            )
+        ]
     )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -69,7 +75,10 @@ async def test_keel_error_keeps_its_code_and_details(servers: list) -> None:
 
 
 async def two_hops(
-    servers: list, downstream: Handler, margin_s: float = 0.05, edge: ServingInterceptor | None = None
+    servers: list,
+    downstream: Handler,
+    margin_s: float = 0.05,
+    edge: ServingInterceptor | None = None,
 ) -> str:
     """An edge service whose handler calls `downstream` through the shared channel."""
     inner, inner_address = await start_server(downstream)
@@ -87,7 +96,11 @@ async def report_deadline(request: bytes, context: grpc.aio.ServicerContext) -> 
     ctx = request_context.current()
     assert ctx is not None
     return json.dumps(
-        {"remaining": context.time_remaining(), "request_id": ctx.request_id, "trace_id": ctx.trace_id}
+        {
+            "remaining": context.time_remaining(),
+            "request_id": ctx.request_id,
+            "trace_id": ctx.trace_id,
+        }
     ).encode()
 
 
@@ -101,8 +114,12 @@ async def test_request_id_and_trace_travel_downstream(servers: list) -> None:
     address = await two_hops(servers, report_deadline)
     seen = json.loads(
         await call(
-            address, timeout=1.0,
-            metadata=(("x-request-id", "req-7"), ("traceparent", "00-" + "a" * 32 + "-" + "b" * 16 + "-01")),
+            address,
+            timeout=1.0,
+            metadata=(
+                ("x-request-id", "req-7"),
+                ("traceparent", "00-" + "a" * 32 + "-" + "b" * 16 + "-01"),
+            ),
         )
     )
     assert seen["request_id"] == "req-7"
