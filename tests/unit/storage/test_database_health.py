@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -111,55 +111,70 @@ async def test_calls_while_the_database_is_unreachable_fail_fast_with_unavailabl
         assert elapsed < 1.0
 
 
+async def outage_during_traffic(
+    channel: grpc.aio.Channel,
+    cut: Callable[[], Awaitable[None]],
+    restore: Callable[[], Awaitable[None]],
+) -> tuple[list[int], list[str], list[grpc.StatusCode]]:
+    """Writes from 4 writers while the database goes away and comes back.
+
+    Returns the health statuses seen on a Watch stream, the acknowledged
+    interaction ids and the codes of refused writes.
+    """
+    await wait_for_health(channel, SERVING, within_s=5)
+    ledger = ledger_pb2_grpc.LedgerServiceStub(channel)
+    watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+    seen: list[int] = []
+
+    async def follow() -> None:
+        async for reply in watch:
+            seen.append(int(reply.status))
+
+    acknowledged: list[str] = []
+    refused: list[grpc.StatusCode] = []
+    stop = asyncio.Event()
+
+    async def traffic(writer: int) -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            iid = f"int-{writer}-{n}"
+            try:
+                await ledger.RecordInteraction(record(iid), timeout=2)
+                acknowledged.append(iid)
+            except grpc.aio.AioRpcError as error:
+                refused.append(error.code())
+                await asyncio.sleep(0.02)
+
+    follower = asyncio.create_task(follow())
+    writers = [asyncio.create_task(traffic(w)) for w in range(4)]
+    await asyncio.sleep(0.3)
+    before_outage = len(acknowledged)
+    await cut()
+    await wait_for_health(channel, NOT_SERVING, within_s=5)
+    await asyncio.sleep(0.3)
+    await restore()
+    await wait_for_health(channel, SERVING, within_s=15)
+    after_recovery = len(acknowledged)
+    await asyncio.sleep(0.3)
+    stop.set()
+    await asyncio.gather(*writers)
+    watch.cancel()
+    await asyncio.gather(follower, return_exceptions=True)
+    assert before_outage > 0 and len(acknowledged) > after_recovery
+    return seen, acknowledged, refused
+
+
 async def test_postgres_outage_during_traffic_flips_health_and_loses_no_acknowledged_write(
     schema_dsn: str, proxy: TcpProxy, tmp_path: Path
 ) -> None:
     await proxy.start()
     async with running_storage(via(schema_dsn, proxy.port), tmp_path) as storage:
-        await wait_for_health(storage.channel, SERVING, within_s=5)
-        ledger = ledger_pb2_grpc.LedgerServiceStub(storage.channel)
-        watch = health_pb2_grpc.HealthStub(storage.channel).Watch(health_pb2.HealthCheckRequest())
-        seen: list[int] = []
-
-        async def follow() -> None:
-            async for reply in watch:
-                seen.append(int(reply.status))
-
-        acknowledged: list[str] = []
-        refused: list[grpc.StatusCode] = []
-        stop = asyncio.Event()
-
-        async def traffic() -> None:
-            n = 0
-            while not stop.is_set():
-                n += 1
-                try:
-                    await ledger.RecordInteraction(record(f"int-{n}"), timeout=2)
-                    acknowledged.append(f"int-{n}")
-                except grpc.aio.AioRpcError as error:
-                    refused.append(error.code())
-                    await asyncio.sleep(0.02)
-
-        follower = asyncio.create_task(follow())
-        writers = [asyncio.create_task(traffic()) for _ in range(4)]
-        await asyncio.sleep(0.3)
-        before_outage = len(acknowledged)
-
-        await proxy.stop()
-        await wait_for_health(storage.channel, NOT_SERVING, within_s=3)
-        await asyncio.sleep(0.3)
-        await proxy.start()
-        await wait_for_health(storage.channel, SERVING, within_s=5)
-        after_recovery = len(acknowledged)
-        await asyncio.sleep(0.3)
-        stop.set()
-        await asyncio.gather(*writers)
-        watch.cancel()
-        await asyncio.gather(follower, return_exceptions=True)
-
+        seen, acknowledged, refused = await outage_during_traffic(
+            storage.channel, proxy.stop, proxy.start
+        )
     stored = await stored_interaction_ids(schema_dsn)
     assert seen[:3] == [SERVING, NOT_SERVING, SERVING]
-    assert before_outage > 0 and len(acknowledged) > after_recovery
     assert set(refused) == {grpc.StatusCode.UNAVAILABLE}
     assert set(acknowledged) <= stored
 
