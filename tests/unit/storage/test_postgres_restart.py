@@ -71,8 +71,8 @@ async def test_postgres_stopped_and_started_during_traffic_loses_no_acknowledged
                 storage.channel, stop_server, start_server
             )
     finally:
-        if not server_is_up():  # whatever happened above, leave the server running
-            subprocess.run([*cluster, "start"], timeout=60)
+        if not await asyncio.to_thread(server_is_up):  # whatever happened, leave it running
+            await start_server()
     stored = await stored_interaction_ids(schema_dsn)
     assert seen[:3] == [SERVING, NOT_SERVING, SERVING]
     assert set(refused) <= {grpc.StatusCode.UNAVAILABLE}
