@@ -22,14 +22,7 @@ class ChatTask(tasks_pb2_grpc.TaskServiceServicer):
         self, request: tasks_pb2.ChatRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.ChatResponse:
         answer = await self.inference.Generate(
-            inference_pb2.GenerateRequest(
-                messages=request.messages,
-                model=request.model,
-                max_tokens=request.max_tokens,
-                temperature=request.temperature if request.HasField("temperature") else None,
-                request_id=request.request_id,
-                tenant_id=request.tenant_id,
-            )
+            _inference_request(inference_pb2.GenerateRequest, request)
         )
         return tasks_pb2.ChatResponse(
             text=answer.text,
@@ -42,14 +35,7 @@ class ChatTask(tasks_pb2_grpc.TaskServiceServicer):
         self, request: tasks_pb2.StreamChatRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[tasks_pb2.StreamChatResponse]:
         stream = self.inference.StreamGenerate(
-            inference_pb2.StreamGenerateRequest(
-                messages=request.messages,
-                model=request.model,
-                max_tokens=request.max_tokens,
-                temperature=request.temperature if request.HasField("temperature") else None,
-                request_id=request.request_id,
-                tenant_id=request.tenant_id,
-            )
+            _inference_request(inference_pb2.StreamGenerateRequest, request)
         )
         try:
             async for chunk in stream:
@@ -62,3 +48,17 @@ class ChatTask(tasks_pb2_grpc.TaskServiceServicer):
         finally:
             # Our caller went away or failed: stop the provider call behind us.
             stream.cancel()
+
+
+def _inference_request(
+    kind: type[inference_pb2.GenerateRequest] | type[inference_pb2.StreamGenerateRequest],
+    request: tasks_pb2.ChatRequest | tasks_pb2.StreamChatRequest,
+) -> inference_pb2.GenerateRequest | inference_pb2.StreamGenerateRequest:
+    return kind(
+        messages=request.messages,
+        model=request.model,
+        max_tokens=request.max_tokens,
+        temperature=request.temperature if request.HasField("temperature") else None,
+        request_id=request.request_id,
+        tenant_id=request.tenant_id,
+    )

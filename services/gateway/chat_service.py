@@ -62,6 +62,27 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
             started_monotonic=started,
         )
 
+    async def _record(
+        self,
+        interaction: ledger_pb2.Interaction,
+        started: float,
+        *,
+        text: str = "",
+        summary: tasks_pb2.ChatResponse | tasks_pb2.StreamChatResponse | None = None,
+        code: grpc.StatusCode = grpc.StatusCode.OK,
+    ) -> None:
+        await self.recorder.record(
+            finish(
+                interaction,
+                text=text,
+                usage=summary.usage if summary else None,
+                finish_reason=summary.finish_reason if summary else 0,
+                provenance=summary.provenance if summary else None,
+                status_code=code.value[0],
+                started_monotonic=started,
+            )
+        )
+
     async def Generate(
         self, request: chat_pb2.GenerateRequest, context: grpc.aio.ServicerContext
     ) -> chat_pb2.GenerateResponse:
@@ -74,29 +95,9 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
                 _chat_request(tasks_pb2.ChatRequest, request, interaction)
             )
         except grpc.aio.AioRpcError as error:
-            await self.recorder.record(
-                finish(
-                    interaction,
-                    text="",
-                    usage=None,
-                    finish_reason=0,
-                    provenance=None,
-                    status_code=error.code().value[0],
-                    started_monotonic=started,
-                )
-            )
+            await self._record(interaction, started, code=error.code())
             raise
-        await self.recorder.record(
-            finish(
-                interaction,
-                text=answer.text,
-                usage=answer.usage,
-                finish_reason=answer.finish_reason,
-                provenance=answer.provenance,
-                status_code=0,
-                started_monotonic=started,
-            )
-        )
+        await self._record(interaction, started, text=answer.text, summary=answer)
         return chat_pb2.GenerateResponse(
             text=answer.text,
             usage=answer.usage,
@@ -120,17 +121,7 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
             async for chunk in stream:
                 if chunk.HasField("usage"):
                     # The summary: record before the client can see the end.
-                    await self.recorder.record(
-                        finish(
-                            interaction,
-                            text="".join(parts),
-                            usage=chunk.usage,
-                            finish_reason=chunk.finish_reason,
-                            provenance=chunk.provenance,
-                            status_code=0,
-                            started_monotonic=started,
-                        )
-                    )
+                    await self._record(interaction, started, text="".join(parts), summary=chunk)
                     yield chat_pb2.StreamGenerateResponse(
                         usage=chunk.usage,
                         finish_reason=chunk.finish_reason,
@@ -141,30 +132,15 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
                     parts.append(chunk.text)
                     yield chat_pb2.StreamGenerateResponse(text=chunk.text, request_id=request_id)
         except grpc.aio.AioRpcError as error:
-            await self.recorder.record(
-                finish(
-                    interaction,
-                    text="".join(parts),
-                    usage=None,
-                    finish_reason=0,
-                    provenance=None,
-                    status_code=error.code().value[0],
-                    started_monotonic=started,
-                )
-            )
+            await self._record(interaction, started, text="".join(parts), code=error.code())
             raise
         except asyncio.CancelledError:
             # The client went away: what it was sent is still recorded, with
             # the delta count as the estimate of generated tokens.
             interaction = finish(
-                interaction,
-                text="".join(parts),
-                usage=None,
-                finish_reason=0,
-                provenance=None,
-                status_code=grpc.StatusCode.CANCELLED.value[0],
-                started_monotonic=started,
-            )
+                interaction, text="".join(parts), usage=None, finish_reason=0, provenance=None,
+                status_code=grpc.StatusCode.CANCELLED.value[0], started_monotonic=started,
+            )  # fmt: skip
             interaction.usage.output_tokens = len(parts)
             task = asyncio.get_running_loop().create_task(self.recorder.record(interaction))
             self._background.add(task)
