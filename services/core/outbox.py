@@ -4,20 +4,29 @@ disk until they have.
 Whichever service records interactions and usage (the gateway) puts each
 record here first; `put` returns only once the record is on disk (SQLite,
 WAL, synchronous=FULL: it survives a crash of the process and of the
-machine). A replay loop, `run(send)`, delivers records oldest first and
-deletes each once `send` has returned; while `send` raises (storage
-unreachable), it waits with exponential backoff and tries the same record
-again, so order is kept and nothing is skipped. Records stay across
-restarts: a new process opening the same file replays what the last one
-left.
+machine). A replay loop, `run(send)`, delivers records oldest first. While
+the receiver answers, a batch of records is sent at once (the receiver
+coalesces concurrent records into one write); while `send` raises (storage
+unreachable), it waits with exponential backoff and tries the oldest record
+alone until it goes through, so nothing is skipped and a receiver that is
+away is probed with one call, not a burst. Records stay across restarts: a
+new process opening the same file replays what the last one left.
 
 Delivery is at least once: a crash between a successful send and the
 delete, or an acknowledgement lost on the way back, sends a record again.
 Records therefore carry an idempotency key end to end (for interactions,
-(tenant_id, interaction_id)), and the receiver stores a replay once.
+(tenant_id, interaction_id)), and the receiver stores a replay once; the
+order in which records arrive does not matter to it.
 
-Concurrent puts share a commit (one fsync for all the records that arrived
-while the previous commit was on its way to disk).
+That is also why a delete is not worth an fsync of its own: delivered rows
+are deleted in the transaction of the next put, whose commit is on its way
+to disk anyway (or on their own after a quiet second). Concurrent puts share
+a commit (one fsync for all the records that arrived while the previous
+commit was on its way to disk).
+
+SQLite is called from one thread of the outbox's own, one call per
+transaction, never on the event loop; that thread also keeps transactions
+apart, so no lock is needed on this side.
 """
 
 from __future__ import annotations
@@ -25,18 +34,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from services.core.config import Raw, state_dir
 
 log = logging.getLogger("keel.outbox")
 
 Send = Callable[[bytes], Awaitable[None]]
+Record = tuple[int, str, bytes]  # (seq, key, payload)
+T = TypeVar("T")
 
 _SCHEMA = (
     """
@@ -59,6 +70,10 @@ _SCHEMA = (
     )
     """,
 )
+_INSERT = (
+    "INSERT INTO outbox (key, payload, put_time_us) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING"
+)
+_DELETE = "DELETE FROM outbox WHERE seq = ?"
 
 
 class Outbox:
@@ -69,16 +84,27 @@ class Outbox:
         initial_backoff_s: float = 0.1,
         max_backoff_s: float = 5.0,
         read_batch: int = 100,
+        idle_delete_s: float = 1.0,
     ) -> None:
         self.path = path
         self.initial_backoff_s = initial_backoff_s
         self.max_backoff_s = max_backoff_s
+        # Also the most records sent at once.
         self.read_batch = read_batch
-        self._conn: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        # Delivered rows wait this long for a put to carry their delete.
+        self.idle_delete_s = idle_delete_s
+        self._conn: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self._queue: list[tuple[str, bytes, asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
         self._arrived = asyncio.Event()
+        # Delivered rows not yet deleted, and the last seq the replay loop is
+        # done with (rows up to it are delivered or set aside).
+        self._delivered: list[int] = []
+        self._done_through = 0
+        # After a failed send (and before the first), the oldest record is
+        # sent alone until one goes through.
+        self._probing = True
 
     @classmethod
     def in_state_dir(cls, raw: Raw, name: str, **options: Any) -> Outbox:
@@ -88,20 +114,29 @@ class Outbox:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        await conn.execute_fetchall("PRAGMA journal_mode = WAL")
-        await conn.execute_fetchall("PRAGMA synchronous = FULL")
-        await conn.execute_fetchall("PRAGMA busy_timeout = 5000")
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self._conn = await self._call(self._connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA busy_timeout = 5000")
         for statement in _SCHEMA:
-            await conn.execute_fetchall(statement)
-        self._conn = conn
+            conn.execute(statement)
+        return conn
 
     async def close(self) -> None:
         if self._committer is not None:
             await asyncio.shield(self._committer)
+        if self._conn is not None:
+            await self._flush_deletes()
         conn, self._conn = self._conn, None
-        if conn is not None:
-            await conn.close()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            if conn is not None:
+                await asyncio.get_running_loop().run_in_executor(thread, conn.close)
+            thread.shutdown(wait=False)
 
     async def __aenter__(self) -> Outbox:
         await self.open()
@@ -127,75 +162,106 @@ class Outbox:
 
     async def pending(self) -> int:
         """Records waiting for delivery."""
-        async with self._lock:
-            rows = await self._db.execute_fetchall("SELECT count(*) FROM outbox")
-        return int(list(rows)[0][0])
+        await self._flush_deletes()
+        return await self._call(self._count)
 
     async def run(
         self, send: Send, *, is_permanent: Callable[[Exception], bool] | None = None
     ) -> None:
-        """Deliver records in the order they were put, for ever (cancel to stop).
+        """Deliver records oldest first, for ever (cancel to stop); up to
+        `read_batch` of them are sent at once while the receiver answers.
 
         `send(payload)` must raise when the record was not accepted. A raise
         for which `is_permanent(error)` is true (for example INVALID_ARGUMENT:
         sending again cannot help) moves the record aside to outbox_dead
         instead of blocking every record behind it.
         """
-        while True:
-            self._arrived.clear()
-            records = await self._oldest()
-            if not records:
+        try:
+            while True:
+                self._arrived.clear()
+                records = await self._call(self._unsent, self._done_through, self.read_batch)
+                if records:
+                    await self._deliver(records, send, is_permanent)
+                    self._done_through = records[-1][0]
+                    if len(records) == self.read_batch or self._arrived.is_set():
+                        continue  # more are waiting
+                # Everything put so far is delivered: wait for the next put.
                 try:
-                    await asyncio.wait_for(self._arrived.wait(), timeout=1.0)
+                    async with asyncio.timeout(self.idle_delete_s):
+                        await self._arrived.wait()
                 except TimeoutError:
-                    pass
-                continue
-            await self._deliver(records, send, is_permanent)
+                    # Quiet: no put is coming to carry the deletes.
+                    await self._flush_deletes()
+        finally:
+            await self._flush_deletes()
 
     async def _deliver(
         self,
-        records: list[tuple[int, str, bytes]],
+        records: list[Record],
         send: Send,
         is_permanent: Callable[[Exception], bool] | None,
     ) -> None:
-        delivered: list[int] = []
+        waiting = records
         backoff = self.initial_backoff_s
+        while waiting:
+            if self._probing:
+                sending, waiting = waiting[:1], waiting[1:]
+            else:
+                sending, waiting = waiting, []
+            failed: list[tuple[Record, Exception]] = []
+            await asyncio.gather(*(self._send(send, r, failed) for r in sending))
+            retry: list[Record] = []
+            for record, error in failed:
+                if is_permanent is not None and is_permanent(error):
+                    log.error("outbox record refused for good", extra={"key": record[1]})
+                    await self._call(self._set_aside, record[0], error)
+                else:
+                    retry.append(record)
+            if len(retry) < len(sending):
+                self._probing = False
+                backoff = self.initial_backoff_s
+            if not retry:
+                continue
+            self._probing = True
+            # The oldest first again; what was never tried stays behind them.
+            waiting = sorted(retry) + waiting
+            # Forget what is delivered before waiting: a crash during a long
+            # outage then resends nothing twice.
+            await self._flush_deletes()
+            delay = backoff * random.uniform(0.5, 1.0)
+            error = next(e for r, e in failed if r is waiting[0])
+            log.warning(
+                "outbox delivery failed; will retry",
+                extra={
+                    "key": waiting[0][1],
+                    "failed": len(retry),
+                    "retry_in_s": round(delay, 3),
+                    "error": type(error).__name__,
+                },
+            )
+            await asyncio.sleep(delay)
+            backoff = min(backoff * 2, self.max_backoff_s)
+
+    async def _send(
+        self, send: Send, record: Record, failed: list[tuple[Record, Exception]]
+    ) -> None:
         try:
-            for seq, key, payload in records:
-                while True:
-                    try:
-                        await send(payload)
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as error:  # noqa: BLE001 - every failure is retried or set aside
-                        if is_permanent is not None and is_permanent(error):
-                            log.error("outbox record refused for good", extra={"key": key})
-                            await self._set_aside(seq, error)
-                            break
-                        # Forget what is delivered before waiting: a crash
-                        # during a long outage then resends nothing twice.
-                        await self._delete(delivered)
-                        delivered = []
-                        delay = backoff * random.uniform(0.5, 1.0)
-                        log.warning(
-                            "outbox delivery failed; will retry",
-                            extra={
-                                "key": key,
-                                "retry_in_s": round(delay, 3),
-                                "error": type(error).__name__,
-                            },
-                        )
-                        await asyncio.sleep(delay)
-                        backoff = min(backoff * 2, self.max_backoff_s)
-                    else:
-                        delivered.append(seq)
-                        backoff = self.initial_backoff_s
-                        break
-        finally:
-            await self._delete(delivered)
+            await send(record[2])
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - every failure is retried or set aside
+            failed.append((record, error))
+        else:
+            self._delivered.append(record[0])
+
+    async def _call(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work` on the outbox's thread (the one that owns the connection)."""
+        if self._thread is None:
+            raise RuntimeError("outbox is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
 
     @property
-    def _db(self) -> aiosqlite.Connection:
+    def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             raise RuntimeError("outbox is not open")
         return self._conn
@@ -204,23 +270,11 @@ class Outbox:
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
+                deletes, self._delivered = self._delivered, []
                 try:
-                    async with self._lock:
-                        await self._db.execute_fetchall("BEGIN IMMEDIATE")
-                        try:
-                            await self._db.executemany(
-                                "INSERT INTO outbox (key, payload, put_time_us) VALUES (?, ?, ?)"
-                                " ON CONFLICT (key) DO NOTHING",
-                                [
-                                    (key, payload, time.time_ns() // 1000)
-                                    for key, payload, _ in batch
-                                ],
-                            )
-                            await self._db.execute_fetchall("COMMIT")
-                        except BaseException:
-                            await self._db.execute_fetchall("ROLLBACK")
-                            raise
+                    await self._call(self._write, [(k, p) for k, p, _ in batch], deletes)
                 except BaseException as error:
+                    self._delivered[:0] = deletes
                     # Every waiting put learns its record was not kept.
                     failure = (
                         error if isinstance(error, Exception) else RuntimeError("outbox closed")
@@ -238,28 +292,54 @@ class Outbox:
         finally:
             self._committer = None
 
-    async def _oldest(self) -> list[tuple[int, str, bytes]]:
-        async with self._lock:
-            rows = await self._db.execute_fetchall(
-                "SELECT seq, key, payload FROM outbox ORDER BY seq LIMIT ?", (self.read_batch,)
-            )
-        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
-
-    async def _delete(self, seqs: list[int]) -> None:
-        if not seqs or self._conn is None:
+    async def _flush_deletes(self) -> None:
+        if not self._delivered or self._conn is None:
             return
-        async with self._lock:
-            await self._db.execute_fetchall("BEGIN IMMEDIATE")
-            await self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
-            await self._db.execute_fetchall("COMMIT")
+        deletes, self._delivered = self._delivered, []
+        try:
+            await self._call(self._write, [], deletes)
+        except BaseException:
+            self._delivered[:0] = deletes
+            raise
 
-    async def _set_aside(self, seq: int, error: Exception) -> None:
-        async with self._lock:
-            await self._db.execute_fetchall("BEGIN IMMEDIATE")
-            await self._db.execute_fetchall(
+    # -- on the outbox's thread -------------------------------------------
+
+    def _write(self, records: list[tuple[str, bytes]], deletes: list[int]) -> None:
+        """One transaction: keep `records`, forget the delivered `deletes`."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if records:
+                now_us = time.time_ns() // 1000
+                db.executemany(_INSERT, [(key, payload, now_us) for key, payload in records])
+            if deletes:
+                db.executemany(_DELETE, [(seq,) for seq in deletes])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _unsent(self, after: int, limit: int) -> list[Record]:
+        rows = self._db.execute(
+            "SELECT seq, key, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [(int(seq), str(key), bytes(payload)) for seq, key, payload in rows]
+
+    def _count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def _set_aside(self, seq: int, error: Exception) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
                 "INSERT INTO outbox_dead (seq, key, payload, put_time_us, error)"
                 " SELECT seq, key, payload, put_time_us, ? FROM outbox WHERE seq = ?",
                 (f"{type(error).__name__}: {error}"[:500], seq),
             )
-            await self._db.execute_fetchall("DELETE FROM outbox WHERE seq = ?", (seq,))
-            await self._db.execute_fetchall("COMMIT")
+            db.execute(_DELETE, (seq,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise

@@ -39,6 +39,8 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
         # deadline their caller propagated.
         self.default_deadline_s = default_deadline_s
         self.max_deadline_s = max_deadline_s
+        # method -> (its handler, that handler wrapped)
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -47,17 +49,29 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or method.startswith(_UNWRAPPED_PREFIXES):
+        if handler is None:
             return handler
+        # A method's handler is the same object on every call: wrap it once.
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        if method.startswith(_UNWRAPPED_PREFIXES):
+            return handler
+        meters = _MethodMeters(method)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, method),
+                self._unary(handler.unary_unary, method, meters),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._stream(handler.unary_stream, method),
+                self._stream(handler.unary_stream, method, meters),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -83,11 +97,13 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
             ctx.deadline = time.monotonic() + remaining
         return ctx
 
-    def _unary(self, behaviour: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Any]:
+    def _unary(
+        self, behaviour: Callable[..., Awaitable[Any]], method: str, meters: _MethodMeters
+    ) -> Callable[..., Any]:
         async def serve(request: Any, context: grpc.aio.ServicerContext) -> Any:
             ctx = self._open_context(method, context)
             token = request_context.activate(ctx)
-            observed = _Observation(method)
+            observed = _Observation(meters)
             try:
                 _refuse_if_expired(ctx)
                 return await behaviour(request, context)
@@ -101,12 +117,12 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
         return serve
 
     def _stream(
-        self, behaviour: Callable[..., AsyncIterator[Any]], method: str
+        self, behaviour: Callable[..., AsyncIterator[Any]], method: str, meters: _MethodMeters
     ) -> Callable[..., AsyncIterator[Any]]:
         async def serve(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             ctx = self._open_context(method, context)
             token = request_context.activate(ctx)
-            observed = _Observation(method)
+            observed = _Observation(meters)
             try:
                 _refuse_if_expired(ctx)
                 async for message in behaviour(request, context):
@@ -127,14 +143,31 @@ def _refuse_if_expired(ctx: RequestContext) -> None:
         raise DeadlineExceeded("deadline exceeded before the work started")
 
 
-class _Observation:
-    """Metrics and the log line of one call."""
+class _MethodMeters:
+    """One method's metric series, looked up once rather than on every call."""
 
     def __init__(self, method: str) -> None:
         self.method = method
+        self.in_flight = metrics.RPC_IN_FLIGHT.labels(method)
+        self.latency = metrics.RPC_LATENCY.labels(method)
+        self._requests: dict[grpc.StatusCode, Any] = {}
+
+    def requests(self, code: grpc.StatusCode) -> Any:
+        counter = self._requests.get(code)
+        if counter is None:
+            counter = self._requests[code] = metrics.RPC_REQUESTS.labels(self.method, code.name)
+        return counter
+
+
+class _Observation:
+    """Metrics and the log line of one call."""
+
+    def __init__(self, meters: _MethodMeters) -> None:
+        self.meters = meters
+        self.method = meters.method
         self.started = time.perf_counter()
         self.code = grpc.StatusCode.OK
-        metrics.RPC_IN_FLIGHT.labels(method).inc()
+        meters.in_flight.inc()
 
     async def fail(self, error: BaseException, context: grpc.aio.ServicerContext) -> None:
         """Record the failure; abort the call with the status it maps to.
@@ -165,9 +198,10 @@ class _Observation:
 
     def done(self) -> None:
         elapsed = time.perf_counter() - self.started
-        metrics.RPC_IN_FLIGHT.labels(self.method).dec()
-        metrics.RPC_REQUESTS.labels(self.method, self.code.name).inc()
-        metrics.RPC_LATENCY.labels(self.method).observe(elapsed)
+        meters = self.meters
+        meters.in_flight.dec()
+        meters.requests(self.code).inc()
+        meters.latency.observe(elapsed)
         log.info(
             "rpc",
             extra={"method": self.method, "code": self.code.name, "ms": round(elapsed * 1000, 1)},

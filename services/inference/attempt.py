@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 
 from services.core.errors import DeadlineExceeded
@@ -63,7 +64,8 @@ class Attempt:
         self._first_token_timeout_s = first_token_timeout_s
         self._idle_timeout_s = idle_timeout_s
         self._stream: ProviderStream | None = None
-        self._events: AsyncIterator[StreamEvent] | None = None
+        self._batches: AsyncIterator[list[StreamEvent]] | None = None
+        self._received: deque[StreamEvent] = deque()
         self._started = time.monotonic()
         self._first_token_s: float | None = None
         self.text = ""
@@ -79,10 +81,12 @@ class Attempt:
             self.target.provider.adapter.open(self.request), until, FirstTokenTimeout
         )
         self.target.provider.limits.observe(self._stream.headers)
-        self._events = self._stream.events()
+        self._batches = self._stream.batches()
         while True:
-            event = await self._within(self._next(), until, FirstTokenTimeout)
+            event = self._take()
             if event is None:
+                if await self._within(self._receive(), until, FirstTokenTimeout):
+                    continue
                 return ""
             if isinstance(event, TextDelta):
                 self._first_token_s = time.monotonic() - self._started
@@ -92,26 +96,41 @@ class Attempt:
     async def rest(self) -> AsyncIterator[str]:
         """The text after the first token, each delta within the idle timeout."""
         while True:
-            until = time.monotonic() + self._idle_timeout_s
-            event = await self._within(self._next(), until, IdleTimeout)
+            event = self._take()
             if event is None:
+                until = time.monotonic() + self._idle_timeout_s
+                if await self._within(self._receive(), until, IdleTimeout):
+                    continue
                 return
             if isinstance(event, TextDelta):
                 yield event.text
 
-    async def _next(self) -> StreamEvent | None:
-        """The next event, bookkeeping done; None at the end of a complete answer."""
-        assert self._events is not None
-        async for event in self._events:
-            if isinstance(event, TextDelta):
-                self.text += event.text
-                self.deltas += 1
-            elif isinstance(event, Finished):
-                self.finish_reason = event.reason
-            elif isinstance(event, UsageReport):
-                self._reported = event
-            return event
-        return None
+    async def _receive(self) -> bool:
+        """Wait for the next events from the provider; False at the end of a complete answer.
+
+        Events that arrived together wait in `_received`: taking them needs no
+        timer, only waiting for more does.
+        """
+        assert self._batches is not None
+        try:
+            self._received.extend(await anext(self._batches))
+        except StopAsyncIteration:
+            return False
+        return True
+
+    def _take(self) -> StreamEvent | None:
+        """The next event already received, bookkeeping done; None when none is waiting."""
+        if not self._received:
+            return None
+        event = self._received.popleft()
+        if isinstance(event, TextDelta):
+            self.text += event.text
+            self.deltas += 1
+        elif isinstance(event, Finished):
+            self.finish_reason = event.reason
+        elif isinstance(event, UsageReport):
+            self._reported = event
+        return event
 
     async def _within(self, work, until: float, timeout_kind: type[TransientFailure]):  # type: ignore[no-untyped-def]
         """Await `work` until `until`, or the request's deadline if that comes first."""

@@ -103,6 +103,51 @@ async def test_while_send_fails_the_same_record_is_retried_with_growing_backoff(
     assert delivered == [b"first", b"second"]
 
 
+async def test_after_the_first_record_goes_through_the_rest_are_sent_together(
+    outbox: Outbox,
+) -> None:
+    for n in range(5):
+        await outbox.put(f"k{n}", f"p{n}".encode())
+    in_flight: list[bytes] = []
+    together: list[int] = []
+    delivered: list[bytes] = []
+
+    async def send(payload: bytes) -> None:
+        in_flight.append(payload)
+        together.append(len(in_flight))
+        await asyncio.sleep(0.02)
+        in_flight.remove(payload)
+        delivered.append(payload)
+
+    await replay_until(outbox, send, lambda: len(delivered) == 5)
+
+    assert together == [1, 1, 2, 3, 4]  # the oldest alone, then the other four at once
+    assert sorted(delivered) == [b"p0", b"p1", b"p2", b"p3", b"p4"]
+
+
+async def test_delivered_records_are_deleted_when_no_put_follows(tmp_path: Path) -> None:
+    delivered: list[bytes] = []
+
+    async def send(payload: bytes) -> None:
+        delivered.append(payload)
+
+    async with Outbox(tmp_path / "gateway.outbox.db", idle_delete_s=0.05) as box:
+        await box.put("k0", b"p0")
+        runner = asyncio.create_task(box.run(send))
+        try:
+            deadline = time.monotonic() + 5
+            while True:
+                with sqlite3.connect(box.path) as other:
+                    left = other.execute("SELECT count(*) FROM outbox").fetchone()[0]
+                if delivered and left == 0:
+                    break
+                assert time.monotonic() < deadline, "delivered record not deleted"
+                await asyncio.sleep(0.02)
+        finally:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+
+
 async def test_a_key_put_twice_is_kept_once(outbox: Outbox) -> None:
     await outbox.put("int-1", b"payload")
     await outbox.put("int-1", b"payload")

@@ -28,7 +28,7 @@ from services.inference.providers.base import (
 from services.inference.providers.classify import classify_stream_error
 from services.inference.providers.errors import StreamCut
 from services.inference.providers.http import ProviderHttp, cut, response_headers
-from services.inference.providers.sse import read_events
+from services.inference.providers.sse import read_event_batches
 from services.inference.settings import ProviderSettings
 
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "stop",
@@ -71,7 +71,7 @@ class AnthropicAdapter(ProviderAdapter):
 
     async def open(self, request: ProviderRequest) -> ProviderStream:
         response = await self._http.post_stream(self._url, self.body(request), self._headers())
-        return _AnthropicStream(response, _trimmed_prefill(request))
+        return _AnthropicStream(response, _trimmed_prefill(request), self._http)
 
     async def close(self) -> None:
         await self._http.close()
@@ -86,52 +86,68 @@ def _trimmed_prefill(request: ProviderRequest) -> str:
 
 
 class _AnthropicStream(ProviderStream):
-    def __init__(self, response: aiohttp.ClientResponse, trimmed: str) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, trimmed: str, http: ProviderHttp
+    ) -> None:
         self._response = response
         self._trimmed = trimmed
+        self._http = http
+        self._complete = False
         self.headers = response_headers(response)
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def batches(self) -> AsyncIterator[list[StreamEvent]]:
         input_tokens: int | None = None
         first_text = True
         try:
-            async for event in read_events(self._response.content):
-                try:
-                    data = json.loads(event.data)
-                except ValueError:
-                    continue
-                if not isinstance(data, Mapping):
-                    continue
-                kind = data.get("type") or event.event
-                if kind == "error":
-                    raise classify_stream_error(data)
-                if kind == "message_start":
-                    usage = (data.get("message") or {}).get("usage") or {}
-                    input_tokens = _int(usage.get("input_tokens"))
-                elif kind == "content_block_delta":
-                    delta = data.get("delta") or {}
-                    text = delta.get("text") if delta.get("type") == "text_delta" else None
-                    if isinstance(text, str) and text:
-                        if first_text and self._trimmed:
-                            # The client already has the whitespace we trimmed.
-                            text = _without_prefix(text, self._trimmed)
-                        first_text = False
-                        if text:
-                            yield TextDelta(text)
-                elif kind == "message_delta":
-                    delta = data.get("delta") or {}
-                    usage = data.get("usage") or {}
-                    yield UsageReport(input_tokens, _int(usage.get("output_tokens")))
-                    if delta.get("stop_reason"):
-                        yield Finished(_FINISH.get(str(delta["stop_reason"]), "stop"))
-                elif kind == "message_stop":
-                    return
+            async for received in read_event_batches(self._response.content):
+                found: list[StreamEvent] = []
+                for event in received:
+                    try:
+                        data = json.loads(event.data)
+                    except ValueError:
+                        continue
+                    if not isinstance(data, Mapping):
+                        continue
+                    kind = data.get("type") or event.event
+                    if kind == "error":
+                        if found:
+                            yield found  # what came before the error is the caller's
+                        raise classify_stream_error(data)
+                    if kind == "message_start":
+                        usage = (data.get("message") or {}).get("usage") or {}
+                        input_tokens = _int(usage.get("input_tokens"))
+                    elif kind == "content_block_delta":
+                        delta = data.get("delta") or {}
+                        text = delta.get("text") if delta.get("type") == "text_delta" else None
+                        if isinstance(text, str) and text:
+                            if first_text and self._trimmed:
+                                # The client already has the whitespace we trimmed.
+                                text = _without_prefix(text, self._trimmed)
+                            first_text = False
+                            if text:
+                                found.append(TextDelta(text))
+                    elif kind == "message_delta":
+                        delta = data.get("delta") or {}
+                        usage = data.get("usage") or {}
+                        found.append(UsageReport(input_tokens, _int(usage.get("output_tokens"))))
+                        if delta.get("stop_reason"):
+                            found.append(Finished(_FINISH.get(str(delta["stop_reason"]), "stop")))
+                    elif kind == "message_stop":
+                        self._complete = True
+                        if found:
+                            yield found
+                        return
+                if found:
+                    yield found
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as error:
             raise cut(error) from None
         raise StreamCut("the provider's stream ended before message_stop")
 
     def close(self) -> None:
-        self._response.close()
+        if self._complete:
+            self._http.finish(self._response)
+        else:
+            self._response.close()
 
 
 def _without_prefix(text: str, whitespace: str) -> str:

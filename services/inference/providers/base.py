@@ -73,13 +73,22 @@ StreamEvent = TextDelta | Finished | UsageReport
 
 
 class ProviderStream(ABC):
-    """An open answer stream. `events()` ends normally only on a complete answer;
+    """An open answer stream. `batches()` ends normally only on a complete answer;
     a stream that ends early raises StreamCut."""
 
     headers: Mapping[str, str]
 
     @abstractmethod
-    def events(self) -> AsyncIterator[StreamEvent]: ...
+    def batches(self) -> AsyncIterator[list[StreamEvent]]:
+        """The events as they arrive: one list (never empty) for what each read
+        of the response body completed, so a burst of events already received
+        is handed over at once rather than awaited one by one."""
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        """The same events one at a time."""
+        async for batch in self.batches():
+            for event in batch:
+                yield event
 
     @abstractmethod
     def close(self) -> None:

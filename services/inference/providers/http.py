@@ -11,6 +11,7 @@ the first token and between tokens, and the raw rate-limit headers.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,12 +22,16 @@ from services.inference.providers.errors import ConnectFailed, ServerError, Stre
 
 # An error body is read for its message; nobody needs more than this of it.
 _MAX_ERROR_BODY = 64 * 1024
+# How long the end of a complete answer's body may take to follow its last
+# event before the connection is closed rather than kept for the next request.
+_END_OF_BODY_S = 1.0
 
 
 class ProviderHttp:
     def __init__(self, connect_timeout_s: float) -> None:
         self._connect_timeout_s = connect_timeout_s
         self._session: aiohttp.ClientSession | None = None
+        self._finishing: set[asyncio.Task[None]] = set()
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -66,9 +71,42 @@ class ProviderHttp:
         failure.headers = headers
         raise failure
 
+    def finish(self, response: aiohttp.ClientResponse) -> None:
+        """Let go of a response whose answer is complete, keeping its connection.
+
+        The end of the body (the chunked-encoding terminator) often arrives a
+        read after the answer's last event; closing before it would cost the
+        next request a new connection. So the connection returns to the pool
+        once the body has ended, in the background: nobody waits for it.
+        """
+        if response.content.at_eof():
+            response.release()
+            return
+        task = asyncio.get_running_loop().create_task(_release_at_end(response))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
     async def close(self) -> None:
+        for task in list(self._finishing):
+            task.cancel()
+        await asyncio.gather(*self._finishing, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+
+
+async def _release_at_end(response: aiohttp.ClientResponse) -> None:
+    released = False
+    try:
+        async with asyncio.timeout(_END_OF_BODY_S):
+            while await response.content.readany():
+                pass  # nothing should follow the answer; whatever does is dropped
+        response.release()
+        released = True
+    except (TimeoutError, aiohttp.ClientError):
+        pass
+    finally:
+        if not released:
+            response.close()
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from services.inference.providers.base import (
 from services.inference.providers.classify import classify_stream_error
 from services.inference.providers.errors import StreamCut
 from services.inference.providers.http import ProviderHttp, cut, response_headers
-from services.inference.providers.sse import read_events
+from services.inference.providers.sse import read_event_batches
 from services.inference.settings import ProviderSettings
 
 _FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter",
@@ -62,7 +62,7 @@ class OpenAICompatibleAdapter(ProviderAdapter):
     async def open(self, request: ProviderRequest) -> ProviderStream:
         response = await self._http.post_stream(self._url, self.body(request),
                                                 self._headers(request))
-        return _OpenAIStream(response)
+        return _OpenAIStream(response, self._http)
 
     def estimate_output_tokens(self, text: str, deltas: int) -> int:
         # OpenAI-compatible servers send about one token per chunk, a closer
@@ -74,28 +74,39 @@ class OpenAICompatibleAdapter(ProviderAdapter):
 
 
 class _OpenAIStream(ProviderStream):
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, http: ProviderHttp) -> None:
         self._response = response
+        self._http = http
+        self._complete = False
         self.headers = response_headers(response)
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def batches(self) -> AsyncIterator[list[StreamEvent]]:
         finished = False
         try:
-            async for event in read_events(self._response.content):
-                if event.data.strip() == "[DONE]":
-                    return
-                try:
-                    chunk = json.loads(event.data)
-                except ValueError:
-                    continue  # keep-alive noise some servers send
-                if not isinstance(chunk, Mapping):
-                    continue
-                if "error" in chunk:
-                    raise classify_stream_error(chunk)
-                for item in _events_of(chunk):
-                    if isinstance(item, Finished):
-                        finished = True
-                    yield item
+            async for received in read_event_batches(self._response.content):
+                found: list[StreamEvent] = []
+                for event in received:
+                    if event.data.strip() == "[DONE]":
+                        self._complete = True
+                        if found:
+                            yield found
+                        return
+                    try:
+                        chunk = json.loads(event.data)
+                    except ValueError:
+                        continue  # keep-alive noise some servers send
+                    if not isinstance(chunk, Mapping):
+                        continue
+                    if "error" in chunk:
+                        if found:
+                            yield found  # what came before the error is the caller's
+                        raise classify_stream_error(chunk)
+                    for item in _events_of(chunk):
+                        if isinstance(item, Finished):
+                            finished = True
+                        found.append(item)
+                if found:
+                    yield found
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as error:
             raise cut(error) from None
         # The body ended without [DONE]: complete only if a finish reason came.
@@ -103,7 +114,10 @@ class _OpenAIStream(ProviderStream):
             raise StreamCut("the provider's stream ended before the answer did")
 
     def close(self) -> None:
-        self._response.close()
+        if self._complete:
+            self._http.finish(self._response)
+        else:
+            self._response.close()
 
 
 def _events_of(chunk: Mapping[str, Any]) -> list[StreamEvent]:

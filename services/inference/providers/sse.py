@@ -9,10 +9,13 @@ UTF-8 character may be split across network reads.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -36,30 +39,18 @@ class SseDecoder:
         if not self._started and text:
             self._started = True
             text = text.removeprefix("\ufeff")
-        self._buffer += text
+        buffer = self._buffer + text if self._buffer else text
+        if "\r" in buffer:
+            lines, self._buffer = _split_any(buffer)
+        else:
+            # The common case, LF only: one split for the whole read.
+            *lines, self._buffer = buffer.split("\n")
         events: list[ServerSentEvent] = []
-        while True:
-            line, found = self._next_line()
-            if not found:
-                return events
+        for line in lines:
             event = self._line(line)
             if event is not None:
                 events.append(event)
-
-    def _next_line(self) -> tuple[str, bool]:
-        buffer = self._buffer
-        for index, char in enumerate(buffer):
-            if char == "\n":
-                self._buffer = buffer[index + 1 :]
-                return buffer[:index], True
-            if char == "\r":
-                # A CR at the very end may be the first half of a CRLF: wait.
-                if index + 1 == len(buffer):
-                    return "", False
-                skip = 2 if buffer[index + 1] == "\n" else 1
-                self._buffer = buffer[index + skip :]
-                return buffer[:index], True
-        return "", False
+        return events
 
     def _line(self, line: str) -> ServerSentEvent | None:
         if not line:
@@ -82,9 +73,26 @@ class SseDecoder:
         return None
 
 
-async def read_events(content: aiohttp.StreamReader) -> AsyncIterator[ServerSentEvent]:
-    """The events of an HTTP response body, as they arrive."""
+def _split_any(buffer: str) -> tuple[list[str], str]:
+    """Complete lines ending in LF, CR or CRLF, and what is left of the buffer.
+    A CR at the very end may be the first half of a CRLF: it waits for the next read."""
+    lines: list[str] = []
+    start = 0
+    for end in _LINE_END.finditer(buffer):
+        if end.end() == len(buffer) and end.group() == "\r":
+            break
+        lines.append(buffer[start : end.start()])
+        start = end.end()
+    return lines, buffer[start:]
+
+
+async def read_event_batches(
+    content: aiohttp.StreamReader,
+) -> AsyncIterator[list[ServerSentEvent]]:
+    """The events of an HTTP response body as they arrive: one list for what
+    each read of the body completed (never an empty one)."""
     decoder = SseDecoder()
     async for chunk in content.iter_any():
-        for event in decoder.feed(chunk):
-            yield event
+        events = decoder.feed(chunk)
+        if events:
+            yield events

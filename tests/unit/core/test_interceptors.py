@@ -16,6 +16,10 @@ from services.core.channels import open_channel
 from services.core.errors import Unavailable, details_of
 from services.core.server_interceptor import ServingInterceptor
 
+# How much more time than we gave a downstream call it may see: grpc rounds
+# the deadline it carries (measured here: up to about 10 ms).
+GRPC_SLACK_S = 0.02
+
 Handler = Callable[[bytes, grpc.aio.ServicerContext], Awaitable[bytes]]
 
 
@@ -105,9 +109,10 @@ async def report_deadline(request: bytes, context: grpc.aio.ServicerContext) -> 
 
 
 async def test_downstream_gets_remaining_time_minus_margin(servers: list) -> None:
-    address = await two_hops(servers, report_deadline, margin_s=0.05)
+    address = await two_hops(servers, report_deadline, margin_s=0.2)
     seen = json.loads(await call(address, timeout=1.0))
-    assert 0.8 < seen["remaining"] <= 0.95
+    # grpc carries deadlines with some milliseconds of slack (GRPC_SLACK_S).
+    assert 0.6 < seen["remaining"] <= 0.8 + GRPC_SLACK_S
 
 
 async def test_request_id_and_trace_travel_downstream(servers: list) -> None:
@@ -127,17 +132,17 @@ async def test_request_id_and_trace_travel_downstream(servers: list) -> None:
 
 
 async def test_edge_applies_its_default_deadline_downstream(servers: list) -> None:
-    edge = ServingInterceptor(default_deadline_s=0.2, max_deadline_s=1.0)
-    address = await two_hops(servers, report_deadline, margin_s=0.01, edge=edge)
+    edge = ServingInterceptor(default_deadline_s=0.5, max_deadline_s=1.0)
+    address = await two_hops(servers, report_deadline, margin_s=0.1, edge=edge)
     seen = json.loads(await call(address))  # no deadline from the client
-    assert 0.1 < seen["remaining"] <= 0.19
+    assert 0.25 < seen["remaining"] <= 0.4 + GRPC_SLACK_S
 
 
 async def test_edge_caps_a_long_deadline(servers: list) -> None:
     edge = ServingInterceptor(default_deadline_s=0.2, max_deadline_s=0.5)
-    address = await two_hops(servers, report_deadline, margin_s=0.01, edge=edge)
+    address = await two_hops(servers, report_deadline, margin_s=0.1, edge=edge)
     seen = json.loads(await call(address, timeout=30))
-    assert seen["remaining"] <= 0.49
+    assert 0.2 < seen["remaining"] <= 0.4 + GRPC_SLACK_S
 
 
 async def test_a_call_with_no_time_left_is_not_started(servers: list) -> None:
