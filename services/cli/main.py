@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from services.cli import admin as admin_cmd
@@ -54,5 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     return asyncio.run(admin_cmd.admin(raw, args))
 
 
+def run() -> None:
+    """Entry point of the `keel` script: a closed pipe (`keel status | head`) is not an error."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would complain again while flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import os
 import signal
 import sys
@@ -95,7 +96,10 @@ class Supervisor:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if part.process is None or part.process.returncode is not None:
-                raise RuntimeError(f"{part.name} exited during start; see {part.log_path}")
+                raise RuntimeError(
+                    f"{part.name} exited during start: {last_error(part.log_path)}"
+                    f" (log {part.log_path})"
+                )
             if await self.is_ready(part.name):
                 return
             await asyncio.sleep(0.1)
@@ -148,6 +152,23 @@ class Supervisor:
                 process.kill()
                 await process.wait()
                 self.say(f"killed {part.name}: still running {grace:.0f} s after SIGTERM")
+
+
+def last_error(log_path: Path) -> str:
+    """What a part's log last said went wrong: its last error record, else its last line."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()[-100:]
+    except OSError:
+        return "no log"
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("level") in ("error", "critical"):
+            return " ".join(str(record[k]) for k in ("msg", "error") if k in record)[:300]
+    said = [ln for ln in lines if ln.strip() and not ln.startswith((" ", "Traceback"))]
+    return said[-1][:300] if said else "no output"
 
 
 async def part_is_ready(raw: Raw, name: str, timeout_s: float = 1.0) -> bool:

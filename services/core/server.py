@@ -27,6 +27,10 @@ from services.core.server_interceptor import ServingInterceptor
 log = logging.getLogger("keel.server")
 
 
+class StartupError(Exception):
+    """The service cannot start (for example, its port is taken)."""
+
+
 class ServiceHost:
     def __init__(
         self,
@@ -52,9 +56,14 @@ class ServiceHost:
 
     async def start(self) -> int:
         await self.health.begin()
-        self.port = self.server.add_insecure_port(self.settings.listen)
+        try:
+            self.port = self.server.add_insecure_port(self.settings.listen)
+        except RuntimeError:
+            self.port = 0
         if not self.port:
-            raise RuntimeError(f"cannot listen on {self.settings.listen}")
+            raise StartupError(
+                f"cannot listen on {self.settings.listen} (address in use, or not this host's)"
+            )
         await self.server.start()
         serve_metrics(self.settings.metrics_port, self.settings.host)
         log.info(
@@ -81,7 +90,12 @@ class ServiceHost:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await self.start()
+        try:
+            await self.start()
+        except StartupError as error:
+            log.error("start failed", extra={"error": str(error)})
+            await self.server.stop(None)
+            raise SystemExit(1) from None
         if on_started:
             await on_started()
         await stop.wait()

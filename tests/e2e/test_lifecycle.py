@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -99,3 +101,33 @@ def test_shutdown_drains_in_flight_streams_then_leaves_no_process(own_suite: Sui
     assert health_pb2.HealthCheckResponse.NOT_SERVING in statuses
     own_suite.wait_for_output(r"all stopped")
     assert [name for name, pid in own_suite.pids.items() if process_alive(pid)] == []
+
+
+def test_a_part_that_cannot_start_stops_keel_up_and_says_why(tmp_path: Path) -> None:
+    import socket
+
+    from tests.e2e.suite import ROOT, write_config
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    config = write_config(tmp_path, {"storage": {"port": port}})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli", "--config", str(config), "up"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        taken.close()
+    assert done.returncode == 1
+    assert (
+        f"storage exited during start: start failed cannot listen on 127.0.0.1:{port}"
+        in done.stdout
+    )
+    assert "all stopped" in done.stdout
