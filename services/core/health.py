@@ -63,7 +63,8 @@ class DependencyWatch:
 
     `serving` is the latest status seen; it turns False as soon as the stream
     reports NOT_SERVING or breaks, so callers skip a dead dependency without
-    spending a deadline on it.
+    spending a deadline on it. `known` stays False until the first answer or
+    break: a caller that has heard nothing yet should try the call.
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class DependencyWatch:
         self.name = name
         self.service = service
         self.serving = False
+        self.known = False
         self.on_change = on_change
         self._task: asyncio.Task[None] | None = None
 
@@ -89,6 +91,7 @@ class DependencyWatch:
             await asyncio.gather(self._task, return_exceptions=True)
 
     def _set(self, serving: bool) -> None:
+        self.known = True
         if serving != self.serving:
             self.serving = serving
             log.warning(
@@ -113,5 +116,7 @@ class DependencyWatch:
             except grpc.aio.AioRpcError:
                 pass
             self._set(False)
+            # The next Watch waits for the channel to be ready (wait_for_ready),
+            # so this pause only stops a hot loop on a peer that answers errors.
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 2.0)
+            backoff = min(backoff * 2, 0.5)

@@ -23,19 +23,19 @@ async def main() -> None:
         server_settings(raw, "inference").address, deadline_margin_s(raw)
     )
     inference = inference_pb2_grpc.InferenceServiceStub(inference_channel)
+    # The domain can do its job (including non-AI fallbacks) without inference,
+    # so it serves regardless; it watches inference to degrade at once.
+    inference_health = DependencyWatch(inference_channel, "inference")
     host = ServiceHost(
         settings,
         [
             (
                 full_name(tasks_pb2, "TaskService"),
                 tasks_pb2_grpc.add_TaskServiceServicer_to_server,
-                ChatTask(inference),
+                ChatTask(inference, inference_health),
             )
         ],
     )
-    # The domain can do its job (including non-AI fallbacks) without inference,
-    # so it serves regardless; it watches inference to choose fallbacks at once.
-    inference_health = DependencyWatch(inference_channel, "inference")
 
     async def started() -> None:
         inference_health.start()

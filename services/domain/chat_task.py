@@ -13,14 +13,31 @@ import grpc
 from keel.domain.v1 import tasks_pb2, tasks_pb2_grpc
 from keel.inference.v1 import inference_pb2, inference_pb2_grpc
 
+from services.core.errors import Unavailable
+from services.core.health import DependencyWatch
+
 
 class ChatTask(tasks_pb2_grpc.TaskServiceServicer):
-    def __init__(self, inference: inference_pb2_grpc.InferenceServiceStub) -> None:
+    def __init__(
+        self, inference: inference_pb2_grpc.InferenceServiceStub, inference_health: DependencyWatch
+    ) -> None:
         self.inference = inference
+        self.inference_health = inference_health
+
+    def _refuse_if_inference_is_down(self) -> None:
+        """Chat has no non-AI fallback: when inference says no provider can
+        serve, the caller gets a fast UNAVAILABLE instead of a spent deadline."""
+        if self.inference_health.known and not self.inference_health.serving:
+            raise Unavailable(
+                "no model provider can answer now; retry shortly",
+                reason="INFERENCE_NOT_SERVING",
+                retry_after_s=1.0,
+            )
 
     async def Chat(
         self, request: tasks_pb2.ChatRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.ChatResponse:
+        self._refuse_if_inference_is_down()
         answer = await self.inference.Generate(
             _inference_request(inference_pb2.GenerateRequest, request)
         )
@@ -34,6 +51,7 @@ class ChatTask(tasks_pb2_grpc.TaskServiceServicer):
     async def StreamChat(
         self, request: tasks_pb2.StreamChatRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[tasks_pb2.StreamChatResponse]:
+        self._refuse_if_inference_is_down()
         stream = self.inference.StreamGenerate(
             _inference_request(inference_pb2.StreamGenerateRequest, request)
         )
