@@ -23,11 +23,12 @@ $(BUF): package.json
 run: $(STAMP)
 	$(VENV)/bin/keel up
 
-# Proto lint (buf STANDARD), Python lint (ruff), then every test;
-# tests/unit/test_generated_code.py fails when gen/ is stale.
+# Proto lint (buf STANDARD), Python lint (ruff) and types (mypy), then every
+# test; tests/unit/test_generated_code.py fails when gen/ is stale.
 test: $(STAMP) $(BUF)
 	$(BUF) lint protos
 	$(VENV)/bin/ruff check services tests benchmarks scripts
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 unit: $(STAMP)
@@ -46,6 +47,7 @@ proto-breaking: $(BUF)
 lint: $(STAMP) $(BUF)
 	$(BUF) lint protos
 	$(VENV)/bin/ruff check services tests benchmarks scripts
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

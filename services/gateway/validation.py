@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from keel.v1 import generation_pb2
+from keel.v1 import chat_pb2, generation_pb2
 
 from services.core.errors import FieldViolation, InvalidArgument
 
@@ -63,15 +63,10 @@ def check_request_id(request_id: str, violations: Violations) -> None:
         violations.add("request_id", "must be printable text")
 
 
-def check_chat(request: object) -> None:
+def check_chat(request: chat_pb2.GenerateRequest | chat_pb2.StreamGenerateRequest) -> None:
     """Validate a GenerateRequest or StreamGenerateRequest."""
     violations = Violations()
-    check_messages(request.messages, violations)  # type: ignore[attr-defined]
-    temperature = request.temperature if request.HasField("temperature") else None  # type: ignore[attr-defined]
-    check_generation_options(
-        request.max_tokens,
-        temperature,
-        request.request_id,
-        violations,  # type: ignore[attr-defined]
-    )
+    check_messages(request.messages, violations)
+    temperature = request.temperature if request.HasField("temperature") else None
+    check_generation_options(request.max_tokens, temperature, request.request_id, violations)
     violations.raise_if_any()

@@ -6,7 +6,7 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from keel.inference.v1 import inference_pb2, inference_pb2_grpc
@@ -35,7 +35,7 @@ _BREAKER = {
     HALF_OPEN: inference_pb2.BREAKER_STATE_HALF_OPEN,
 }
 
-GenerateLike = inference_pb2.GenerateRequest | inference_pb2.StreamGenerateRequest
+GenerateLike: TypeAlias = inference_pb2.GenerateRequest | inference_pb2.StreamGenerateRequest
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
@@ -88,21 +88,23 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             levels = target.provider.limits.levels()
             first = target.first_token_p50_s()
             total = target.total_p50_s()
-            targets.append(inference_pb2.ProviderTargetStatus(
-                provider=target.ref.provider,
-                model=target.ref.model,
-                breaker_state=_BREAKER[target.breaker.state],
-                consecutive_failures=target.breaker.failures,
-                in_flight=levels.in_flight,
-                recent_latency_p50_ms=(total or 0.0) * 1000,
-                held_back_seconds=levels.held_back_s,
-                requests_available=_finite(levels.requests_available),
-                tokens_available=_finite(levels.tokens_available),
-                recent_first_token_p50_ms=(first or 0.0) * 1000,
-                concurrency_available=levels.concurrency_available,
-                reachable=target.reachable is not False,
-                breaker_open_remaining_seconds=target.breaker.open_remaining_s(),
-            ))
+            targets.append(
+                inference_pb2.ProviderTargetStatus(
+                    provider=target.ref.provider,
+                    model=target.ref.model,
+                    breaker_state=_BREAKER[target.breaker.state],
+                    consecutive_failures=target.breaker.failures,
+                    in_flight=levels.in_flight,
+                    recent_latency_p50_ms=(total or 0.0) * 1000,
+                    held_back_seconds=levels.held_back_s,
+                    requests_available=_finite(levels.requests_available),
+                    tokens_available=_finite(levels.tokens_available),
+                    recent_first_token_p50_ms=(first or 0.0) * 1000,
+                    concurrency_available=levels.concurrency_available,
+                    reachable=target.reachable is not False,
+                    breaker_open_remaining_seconds=target.breaker.open_remaining_s(),
+                )
+            )
             target.provider.export_levels()
         return inference_pb2.GetProviderStatusResponse(
             targets=targets, serving=self.health.any_can_serve()
@@ -116,8 +118,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             violations.append(FieldViolation("messages", "at least one message is required"))
         for index, message in enumerate(request.messages):
             if message.role not in _ROLES:
-                violations.append(FieldViolation(
-                    f"messages[{index}].role", "must be system, user or assistant"))
+                violations.append(
+                    FieldViolation(f"messages[{index}].role", "must be system, user or assistant")
+                )
             if not message.content:
                 violations.append(FieldViolation(f"messages[{index}].content", "must not be empty"))
         if request.max_tokens < 0:
@@ -125,8 +128,11 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         name = request.model or self.settings.default_model
         model = self.settings.models.get(name)
         if model is None:
-            violations.append(FieldViolation(
-                "model", f"unknown model {name!r}; known: {', '.join(self.settings.models)}"))
+            violations.append(
+                FieldViolation(
+                    "model", f"unknown model {name!r}; known: {', '.join(self.settings.models)}"
+                )
+            )
         if request.HasField("temperature") and not 0 <= request.temperature <= 2:
             violations.append(FieldViolation("temperature", "must be between 0 and 2"))
         if violations:
@@ -166,8 +172,11 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         )
 
     def _log_end(self, gen: Generation) -> None:
-        fields: dict[str, Any] = {"model": gen.model.name, **gen.tally.describe(),
-                                  "answered_by": str(gen.answered_by or "")}
+        fields: dict[str, Any] = {
+            "model": gen.model.name,
+            **gen.tally.describe(),
+            "answered_by": str(gen.answered_by or ""),
+        }
         if gen.done:
             log.info("generation done", extra=fields)
             return
@@ -175,9 +184,12 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         # tokens the providers produced are recorded here (and in metrics).
         for attempt in gen.tally.attempts:
             metrics.UNDELIVERED_TOKENS.labels(attempt.target.provider, attempt.target.model).inc(
-                attempt.output_tokens)
-        log.warning("generation ended without an answer", extra={**fields,
-                    "delivered_chars": len(gen.sent_text)})
+                attempt.output_tokens
+            )
+        log.warning(
+            "generation ended without an answer",
+            extra={**fields, "delivered_chars": len(gen.sent_text)},
+        )
 
 
 def _finite(value: float) -> float:
