@@ -37,9 +37,10 @@ for path in (ROOT, ROOT / "gen"):
         sys.path.insert(0, str(path))
 
 import grpc  # noqa: E402
-from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from keel.storage.v1 import ledger_pb2, ledger_pb2_grpc  # noqa: E402
 from keel.v1 import generation_pb2  # noqa: E402
+
+from services.core.health import wait_until_serving  # noqa: E402
 
 
 def free_port() -> int:
@@ -72,18 +73,8 @@ def start_storage(
 
 
 async def wait_serving(address: str, within_s: float = 20) -> None:
-    deadline = time.monotonic() + within_s
-    async with grpc.aio.insecure_channel(address) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            try:
-                reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            await asyncio.sleep(0.05)
-    raise SystemExit(f"storage at {address} not SERVING within {within_s} s")
+    if not await wait_until_serving(address, within_s):
+        raise SystemExit(f"storage at {address} not SERVING within {within_s} s")
 
 
 def row(tenant: str, n: int) -> ledger_pb2.RecordInteractionRequest:

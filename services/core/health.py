@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 import grpc
@@ -120,3 +121,25 @@ class DependencyWatch:
             # so this pause only stops a hot loop on a peer that answers errors.
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 0.5)
+
+
+async def wait_until_serving(
+    address: str, within_s: float, *, alive: Callable[[], bool] = lambda: True
+) -> bool:
+    """Poll a service's standard health check until it reports SERVING.
+
+    False when `within_s` passes first, or as soon as `alive()` says the
+    process behind it has gone.
+    """
+    deadline = time.monotonic() + within_s
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline and alive():
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
+                if reply.status == SERVING:
+                    return True
+            except grpc.aio.AioRpcError:
+                pass
+            await asyncio.sleep(0.05)
+    return False

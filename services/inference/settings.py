@@ -15,10 +15,12 @@ Where a key lives:
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.core.config import DEFAULTS as DEFAULTS_FILE
 from services.core.config import Raw
 
 
@@ -26,44 +28,44 @@ class SettingsError(ValueError):
     """An inference setting is missing or wrong; the message names the key."""
 
 
-# Policy defaults, chosen for a provider whose answers take 0.2 s to 30 s.
-DEFAULTS: dict[str, Any] = {
-    # No first token this long after sending: the provider is stuck; try the next target.
-    "first_token_timeout_s": 10.0,
-    # No new token this long in a stream: treat it as cut and continue elsewhere.
-    "idle_timeout_s": 10.0,
-    # An attempt (retry, fallback, hedge) is not started with less time than
-    # this left, nor with less than the target's recent median time to first token.
-    "min_attempt_s": 0.05,
-    # Attempts on one target before moving to the next (1 = no retry on the same target).
-    "max_attempts_per_target": 2,
-    # Full-jitter exponential backoff between attempts on the same target.
-    "backoff_base_s": 0.1,
-    "backoff_max_s": 2.0,
-    # Every attempt after a request's first (retry, fallback or hedge) spends
-    # from this budget: at most ratio x first attempts in the sliding window,
-    # or min_retries, whichever is larger.
-    "retry_budget_ratio": 0.1,
-    "retry_budget_window_s": 10.0,
-    "retry_budget_min_retries": 10,
-    # Breaker per (provider, model): open after fail_max consecutive transient
-    # failures, let one probe through after reset_timeout_s.
-    "breaker_fail_max": 5,
-    "breaker_reset_timeout_s": 15.0,
-    # Longest a request waits for a provider's limits (its rpm/tpm buckets, a
-    # concurrency slot, a Retry-After hold-back) when no other target is ready.
-    "max_limit_wait_s": 5.0,
-    # A Retry-After or rate-limit reset longer than this is capped (a bogus
-    # header must not freeze a provider for an hour).
-    "max_hold_back_s": 60.0,
-    # Health: evaluated every interval; a target with no success for
-    # probe_after_idle_s gets a one-token probe (0 disables probes).
-    "health_interval_s": 2.0,
-    "probe_after_idle_s": 30.0,
-    "probe_timeout_s": 5.0,
-    # Hedging is per model (models.<m>.hedge_after_ms); 0 is off.
-    "hedge_after_ms": 0,
-}
+# The policy keys of [inference] that a model may also override
+# (models.<m>.first_token_timeout_s, ...). Their defaults, and why each was
+# chosen, live in one place: the embedded services/core/defaults.toml.
+POLICY_KEYS = (
+    "first_token_timeout_s",
+    "idle_timeout_s",
+    "min_attempt_s",
+    "max_attempts_per_target",
+    "backoff_base_s",
+    "backoff_max_s",
+    "retry_budget_ratio",
+    "retry_budget_window_s",
+    "retry_budget_min_retries",
+    "breaker_fail_max",
+    "breaker_reset_timeout_s",
+    "max_limit_wait_s",
+    "max_hold_back_s",
+    "health_interval_s",
+    "probe_after_idle_s",
+    "probe_timeout_s",
+    "hedge_after_ms",
+)
+
+
+def _embedded_defaults() -> dict[str, Any]:
+    with DEFAULTS_FILE.open("rb") as f:
+        embedded = tomllib.load(f)
+    inference = embedded["inference"]
+    found = {key: inference[key] for key in POLICY_KEYS if key in inference}
+    # hedging is off unless a model asks for it
+    found.setdefault("hedge_after_ms", 0)
+    missing = set(POLICY_KEYS) - set(found)
+    if missing:
+        raise SettingsError(f"defaults.toml lacks inference keys: {sorted(missing)}")
+    return found
+
+
+DEFAULTS: dict[str, Any] = _embedded_defaults()
 
 
 @dataclass(frozen=True)

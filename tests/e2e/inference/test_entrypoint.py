@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from keel.inference.v1 import inference_pb2, inference_pb2_grpc
 
+from services.core.health import wait_until_serving
 from tests.e2e.inference.conftest import HELLO, Keel
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,17 +45,7 @@ async def test_runs_as_a_process_and_drains_on_sigterm(keel: Keel) -> None:
     )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            health = health_pb2_grpc.HealthStub(channel)
-            reply = None
-            for _ in range(100):
-                try:
-                    reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        break
-                except grpc.aio.AioRpcError:
-                    pass
-                await asyncio.sleep(0.1)
-            assert reply is not None and reply.status == health_pb2.HealthCheckResponse.SERVING
+            assert await wait_until_serving(f"127.0.0.1:{port}", within_s=10)
             answer = await inference_pb2_grpc.InferenceServiceStub(channel).Generate(
                 inference_pb2.GenerateRequest(messages=HELLO), timeout=5
             )

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.core.health import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -59,19 +57,12 @@ class StorageProcess:
         log.close()
 
     async def wait_serving(self, within_s: float = 15) -> None:
-        deadline = time.monotonic() + within_s
-        async with grpc.aio.insecure_channel(self.address) as channel:
-            health = health_pb2_grpc.HealthStub(channel)
-            while time.monotonic() < deadline:
-                assert self.proc and self.proc.poll() is None, "storage exited at start"
-                try:
-                    reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.aio.AioRpcError:
-                    pass
-                await asyncio.sleep(0.05)
-        pytest.fail(f"storage not SERVING within {within_s} s")
+        def alive() -> bool:
+            return self.proc is not None and self.proc.poll() is None
+
+        if not await wait_until_serving(self.address, within_s, alive=alive):
+            assert alive(), "storage exited at start"
+            pytest.fail(f"storage not SERVING within {within_s} s")
 
     def kill(self, sig: int) -> int:
         assert self.proc is not None
